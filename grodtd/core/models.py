@@ -1,0 +1,203 @@
+"""The trading domain's value types.
+
+Everything here is a small frozen value so that events, snapshots and the store can hand them
+around without defensive copies. Timestamps are integer seconds since the Unix epoch (UTC):
+the hot path of a backtest touches millions of bars and datetime objects would dominate it;
+conversion to datetime happens at the edges (API, logs, store).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+SECONDS_PER_DAY = 86_400
+
+
+def day_of(ts: int) -> int:
+    """The UTC day number of an epoch timestamp: daily VWAP and daily loss caps reset on it."""
+    return ts // SECONDS_PER_DAY
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderKind(StrEnum):
+    MARKET = "market"
+    STOP = "stop"
+    LIMIT = "limit"
+
+
+class OrderStatus(StrEnum):
+    # The intent is durable in the store but the broker has not acknowledged it yet: after a
+    # crash such an order is re-submitted under the same client order id, never re-created.
+    PENDING = "pending"
+    FILLED = "filled"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class OrderPurpose(StrEnum):
+    ENTRY = "entry"
+    STOP = "stop"
+    TARGET = "target"
+    TREND_BREAK = "trend_break"
+
+
+class Regime(StrEnum):
+    TRENDING_UP = "trending_up"
+    TRENDING_DOWN = "trending_down"
+    RANGING = "ranging"
+    HIGH_VOLATILITY = "high_volatility"
+    TRANSITION = "transition"
+
+
+class TradeOutcome(StrEnum):
+    WIN = "win"
+    LOSS = "loss"
+    BREAKEVEN = "breakeven"
+
+
+class KillSwitchReason(StrEnum):
+    STALE_MARKET_DATA = "stale_market_data"
+    BROKER_ERRORS = "broker_errors"
+    ABNORMAL_SLIPPAGE = "abnormal_slippage"
+
+
+class HaltReason(StrEnum):
+    """Why new entries are refused (exits always go through)."""
+
+    PAUSED = "paused"
+    DAILY_LOSS_CAP = "daily_loss_cap"
+    COOLDOWN = "cooldown"
+    KILL_SWITCH = "kill_switch"
+    SHUTTING_DOWN = "shutting_down"
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One OHLCV bar; ``ts`` is the bar's open time in epoch seconds (UTC)."""
+
+    symbol: str
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    client_order_id: str
+    symbol: str
+    side: Side
+    kind: OrderKind
+    purpose: OrderPurpose
+    qty: float
+    created_ts: int
+    strategy: str
+    status: OrderStatus = OrderStatus.PENDING
+    # Trigger price of a stop or limit order; None for market orders.
+    price: float | None = None
+    # Protective levels chosen at entry; the engine arms them once the entry fills.
+    stop_price: float | None = None
+    target_price: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: float
+    price: float
+    fee: float
+    ts: int
+    # Signed price difference against the reference (the price the order expected), in quote
+    # currency per unit, adverse is positive: the abnormal-slippage kill switch watches it.
+    slippage: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    symbol: str
+    qty: float
+    avg_price: float
+    opened_ts: int
+    strategy: str
+    stop_price: float
+    target_price: float
+    # Fees paid on the entry, carried so that a closed trade reports its PnL net of all fees.
+    entry_fees: float = 0.0
+    entry_order_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A closed round trip: entry and exit, with PnL net of both fees."""
+
+    symbol: str
+    strategy: str
+    qty: float
+    entry_price: float
+    exit_price: float
+    entry_ts: int
+    exit_ts: int
+    fees: float
+    pnl: float
+    exit_reason: OrderPurpose
+    entry_order_id: str
+    exit_order_id: str
+
+    @property
+    def outcome(self) -> TradeOutcome:
+        if self.pnl > 0:
+            return TradeOutcome.WIN
+        if self.pnl < 0:
+            return TradeOutcome.LOSS
+        return TradeOutcome.BREAKEVEN
+
+
+@dataclass(frozen=True, slots=True)
+class EquitySnapshot:
+    ts: int
+    equity: float
+    cash: float
+    realized_pnl: float
+    unrealized_pnl: float
+    fees: float
+    drawdown: float
+
+
+@dataclass(frozen=True, slots=True)
+class RiskState:
+    """What the risk manager must remember across restarts."""
+
+    day: int = -1
+    day_start_equity: float = 0.0
+    loss_streak: int = 0
+    cooldown_until: int = 0
+    daily_halted: bool = False
+    kill_switches: tuple[tuple[KillSwitchReason, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The engine's durable progress, written atomically with each bar's effects.
+
+    ``last_ts`` maps symbol to the open time of the last bar fully processed, so a restart
+    resumes with the next bar and re-processing a bar whose unit of work was lost is safe:
+    client order ids are derived from (symbol, bar time), so the same decision gets the same id.
+    """
+
+    last_ts: dict[str, int] = field(default_factory=dict)
+    bars_processed: int = 0
+    cash: float = 0.0
+    realized_pnl: float = 0.0
+    fees: float = 0.0
+    peak_equity: float = 0.0
+    risk: RiskState = field(default_factory=RiskState)

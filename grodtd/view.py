@@ -1,0 +1,62 @@
+"""What the web interface may see of the daemon and how it may steer it.
+
+``web_app`` depends on these protocols only; ``app.py`` implements them over the engine's
+snapshot, the store's read side and the health checks. So the web layer never imports an
+adapter, and a test can serve it any object with these methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from grodtd.core.models import EquitySnapshot, Fill, Order, Trade
+from grodtd.core.ports import Page
+from grodtd.core.snapshot import Control, EngineSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    ok: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """Liveness (``/health``) or readiness (``/ready``): ok only if every check is ok."""
+
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildInfo:
+    version: str
+    revision: str
+    environment: str
+    python: str
+
+
+class DaemonView(Protocol):
+    def build_info(self) -> BuildInfo: ...
+
+    def snapshot(self) -> EngineSnapshot: ...
+
+    def liveness(self) -> HealthReport: ...
+
+    def readiness(self) -> HealthReport: ...
+
+    def orders(self, limit: int, offset: int) -> Page[Order]: ...
+
+    def fills(self, limit: int, offset: int) -> Page[Fill]: ...
+
+    def trades(self, limit: int, offset: int) -> Page[Trade]: ...
+
+    def equity_curve(self, limit: int, since_ts: int | None = None) -> list[EquitySnapshot]: ...
+
+
+__all__ = ["BuildInfo", "CheckResult", "Control", "DaemonView", "HealthReport"]
