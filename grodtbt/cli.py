@@ -1,0 +1,75 @@
+"""`grodt backtest`: wire a backtest from the settings and the command line, print the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from grodtbt.progress import ProgressBar
+from grodtbt.report import format_report
+from grodtbt.runner import run_backtest
+from grodtd.adapters.paper_broker import PaperBroker, PaperBrokerParams
+from grodtd.adapters.replay import CsvReplay, ReplayError
+from grodtd.adapters.sim_market import SimMarket
+from grodtd.app import sim_params
+from grodtd.config import Settings
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+
+
+def _csv_paths(specs: list[str]) -> dict[str, Path]:
+    paths: dict[str, Path] = {}
+    for spec in specs:
+        symbol, sep, path = spec.partition("=")
+        if not sep or not symbol or not path:
+            raise ReplayError(f"--csv {spec!r}: expected SYMBOL=PATH, e.g. --csv BTC-USD=data/btc.csv")
+        paths[symbol] = Path(path)
+    return paths
+
+
+def run_backtest_command(settings: Settings, args: argparse.Namespace) -> int:
+    broker = PaperBroker(
+        PaperBrokerParams(fee_bps=settings.broker.fee_bps, slippage_bps=settings.broker.slippage_bps)
+    )
+    bar_seconds = settings.market.bar_seconds
+    try:
+        if args.csv:
+            paths = _csv_paths(args.csv)
+            symbols = tuple(paths)
+            bars = CsvReplay(paths).bars()
+            max_bars = None
+            expected = 0
+        else:
+            params = sim_params(settings)
+            if args.symbols:
+                params = replace(params, symbols=tuple(args.symbols))
+            if args.seed is not None:
+                params = replace(params, seed=args.seed)
+            symbols = params.symbols
+            expected = int(args.days * 86_400 / bar_seconds) * len(symbols)
+            bars = SimMarket(params).bars()
+            max_bars = expected
+        progress = None
+        if not args.no_progress and sys.stderr.isatty() and expected:
+            progress = ProgressBar(expected)
+        report = run_backtest(
+            settings.engine_params(),
+            bars,
+            broker,
+            symbols,
+            max_bars=max_bars,
+            progress=progress,
+            bar_seconds=bar_seconds,
+        )
+    except ReplayError as exc:
+        print(f"grodt: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(format_report(report))
+    return EXIT_OK

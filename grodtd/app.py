@@ -1,0 +1,310 @@
+"""The composition root and entry point of the daemon.
+
+This is the only module that knows every part: it builds them from the settings, wires the
+engine's observers (store, metrics, logs), runs the engine, the web interface and the metrics
+server on one asyncio event loop, and owns SIGTERM and SIGINT.
+
+Shutdown order matters and is why signals live here: readiness turns 503 and the engine
+refuses new entries the instant a signal arrives; the trading loop then stops between two
+bars (every processed bar is already committed); the HTTP servers stop last, so an
+orchestrator can watch readiness fail while the daemon drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from grodtd.adapters.paper_broker import PaperBroker, PaperBrokerParams
+from grodtd.adapters.replay import CsvReplay
+from grodtd.adapters.sim_market import SimMarket, SimParams
+from grodtd.adapters.store import SqlStore
+from grodtd.config import Settings, check_data_dir
+from grodtd.core.engine import Engine
+from grodtd.core.events import Observer
+from grodtd.core.ports import MarketData
+from grodtd.daemon_view import Lifecycle, LiveDaemonView
+from grodtd.event_log import EventLogger
+from grodtd.health import Heartbeat, MarketDataClock
+from grodtd.metrics import Metrics
+from grodtd.runner import LiveRunner, Pacing
+from grodtd.servers import EmbeddedServer, embedded_server
+from grodtd.version import build_info
+from grodtd.web_app import create_app
+
+log = structlog.stdlib.get_logger("grodtd.app")
+
+# How often the stale-data watchdog looks at the market data clock.
+_WATCHDOG_SECONDS = 1.0
+
+
+class StartupError(Exception):
+    """The daemon could not start for a reason outside configuration (a port in use...)."""
+
+
+def build_market(settings: Settings) -> MarketData:
+    """The configured data source: the embedded simulator or a CSV replay."""
+    market = settings.market
+    if market.source == "replay":
+        return CsvReplay({symbol: Path(path) for symbol, path in market.replay_paths.items()})
+    return SimMarket(sim_params(settings))
+
+
+def sim_params(settings: Settings) -> SimParams:
+    market = settings.market
+    return SimParams(
+        seed=market.seed,
+        symbols=tuple(market.symbols),
+        start_ts=market.start_ts,
+        bar_seconds=market.bar_seconds,
+    )
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return f"sqlite:///{(settings.data_dir / 'grodt.db').resolve()}"
+
+
+@dataclass
+class Daemon:
+    """Every long-lived part of a running daemon, built by ``build_daemon``."""
+
+    settings: Settings
+    store: SqlStore
+    engine: Engine
+    runner: LiveRunner
+    metrics: Metrics
+    heartbeat: Heartbeat
+    market_clock: MarketDataClock
+    lifecycle: Lifecycle
+    web: EmbeddedServer
+    metrics_server: EmbeddedServer
+
+    def __post_init__(self) -> None:
+        self._stop = asyncio.Event()
+        self.engine_stuck = False
+
+    def request_stop(self, why: str = "requested") -> None:
+        """Begin a graceful stop, as SIGTERM does.
+
+        Readiness and new entries flip first, synchronously, before any await can delay them.
+        """
+        self.lifecycle.draining = True
+        self.engine.begin_shutdown()
+        self.runner.stop()
+        log.info("shutdown requested", signal=why)
+        self._stop.set()
+
+    async def run(self) -> int:
+        """Run until SIGTERM or SIGINT (or ``request_stop``); return the process exit code."""
+        stop = self._stop
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        servers = [
+            asyncio.create_task(self.web.serve(), name="web"),
+            asyncio.create_task(self.metrics_server.serve(), name="metrics"),
+        ]
+        try:
+            await self._await_servers_started(servers)
+            self.lifecycle.config_loaded = True
+            trading = asyncio.create_task(self.runner.run(), name="engine")
+            self.lifecycle.engine_running = lambda: self.runner.running and not trading.done()
+            watchdog = asyncio.create_task(self._watch_market_data(), name="watchdog")
+            log.info(
+                "grodtd started",
+                web=f"http://{self.settings.web.host}:{self.settings.web.port}",
+                metrics=f"http://{self.settings.metrics.host}:{self.settings.metrics.port}",
+                environment=self.settings.environment,
+            )
+            stopped = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({trading, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if trading in done and not stopped.done():
+                # The engine ended without being asked to: surface its error, exit 1.
+                stopped.cancel()
+                trading.result()
+                raise StartupError("the trading loop ended unexpectedly")
+            return await self._drain(trading, watchdog, servers)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            for server in (self.web, self.metrics_server):
+                server.should_exit = True
+            await asyncio.gather(*servers, return_exceptions=True)
+            self.store.close()
+
+    async def _drain(
+        self,
+        trading: asyncio.Task[None],
+        watchdog: asyncio.Task[None],
+        servers: list[asyncio.Task[None]],
+    ) -> int:
+        started = time.monotonic()
+        timeout = self.settings.shutdown.drain_timeout_seconds
+        try:
+            await asyncio.wait_for(trading, timeout=timeout)
+        except TimeoutError:
+            # Every processed bar is committed already; what hangs is at most one bar,
+            # which the next start re-processes under the same client order ids.
+            log.error("engine did not stop in time; exiting anyway", timeout_s=timeout)
+            self.engine_stuck = True
+            return 1
+        finally:
+            watchdog.cancel()
+        for server in (self.web, self.metrics_server):
+            server.should_exit = True
+        await asyncio.gather(*servers, return_exceptions=True)
+        snapshot = self.runner.snapshot
+        log.info(
+            "grodtd stopped",
+            drain_seconds=round(time.monotonic() - started, 3),
+            bars_processed=snapshot.bars_processed,
+            equity=round(snapshot.equity, 2),
+            open_positions=len(snapshot.positions),
+        )
+        return 0
+
+    async def _await_servers_started(self, servers: list[asyncio.Task[None]]) -> None:
+        """Wait for both listeners; a port in use ends start-up with a clear message."""
+        while not (self.web.started and self.metrics_server.started):
+            for task, what in zip(servers, ("web", "metrics"), strict=True):
+                if task.done():
+                    port = self.settings.web.port if what == "web" else self.settings.metrics.port
+                    raise StartupError(
+                        f"the {what} server could not listen on port {port}: is another "
+                        f"process using it? Set GRODT_{what.upper()}_PORT to a free port."
+                    )
+            await asyncio.sleep(0.01)
+
+    async def _watch_market_data(self) -> None:
+        stale_after = self.settings.health.market_data_stale_seconds
+        while True:
+            await asyncio.sleep(_WATCHDOG_SECONDS)
+            age = self.market_clock.max_age()
+            if self.runner.warmed_up and age > stale_after:
+                self.engine.report_stale_data(
+                    f"no market data for {age:.1f} s (limit {stale_after:g} s)"
+                )
+
+
+def build_daemon(
+    settings: Settings,
+    *,
+    market: MarketData | None = None,
+    observers: Sequence[Observer] = (),
+) -> Daemon:
+    """Wire the daemon.
+
+    ``market`` replaces the configured data source and ``observers`` are added to the
+    engine's; tests use them to stall the feed or the engine thread on purpose.
+    """
+    if settings.database_url is None:
+        check_data_dir(settings.data_dir)
+    store = SqlStore(database_url(settings))
+    store.migrate()
+    recovered = store.load()
+    market = market or build_market(settings)
+    broker = PaperBroker(
+        PaperBrokerParams(
+            fee_bps=settings.broker.fee_bps, slippage_bps=settings.broker.slippage_bps
+        )
+    )
+    params = settings.engine_params()
+    build = build_info(settings.environment)
+    metrics = Metrics(build, list(market.symbols), [s.name for s in params.strategies])
+    engine = Engine(
+        params,
+        broker,
+        store,
+        observers=[metrics.observe, EventLogger().observe, *observers],
+        recovered=recovered,
+    )
+    heartbeat = Heartbeat()
+    market_clock = MarketDataClock()
+    runner = LiveRunner(
+        engine,
+        market,
+        Pacing(
+            bars_per_second=settings.market.speed_bars_per_second,
+            bar_seconds=settings.market.bar_seconds,
+            warmup_bars=settings.market.history_bars,
+        ),
+        heartbeat,
+        market_clock,
+    )
+    lifecycle = Lifecycle()
+
+    def store_check() -> None:
+        # SQLite creates its -wal and -journal files next to the database, so a data
+        # directory that turned read-only breaks the store even while the open file still
+        # accepts writes: probe both.
+        if settings.database_url is None:
+            check_data_dir(settings.data_dir)
+        store.check_writable()
+
+    view = LiveDaemonView(
+        build,
+        lambda: runner.snapshot,
+        store,
+        heartbeat,
+        market_clock,
+        lifecycle,
+        store_check=store_check,
+        heartbeat_timeout_s=settings.health.heartbeat_timeout_seconds,
+        stale_after_s=settings.health.market_data_stale_seconds,
+    )
+    token = settings.control_token.get_secret_value() if settings.control_token else None
+    web = embedded_server(
+        create_app(view, engine, control_token=token), settings.web.host, settings.web.port
+    )
+
+    def refresh_metrics() -> None:
+        metrics.refresh(
+            runner.snapshot,
+            ready=view.readiness().ok,
+            market_data_age=market_clock.ages(),
+            heartbeat_age=heartbeat.age(),
+        )
+
+    metrics_server = embedded_server(
+        metrics.asgi_app(refresh_metrics), settings.metrics.host, settings.metrics.port
+    )
+    if recovered.checkpoint is not None:
+        log.info(
+            "recovered state from the store",
+            bars_processed=recovered.checkpoint.bars_processed,
+            open_positions=len(recovered.positions),
+            open_orders=len(recovered.open_orders),
+        )
+    return Daemon(
+        settings=settings,
+        store=store,
+        engine=engine,
+        runner=runner,
+        metrics=metrics,
+        heartbeat=heartbeat,
+        market_clock=market_clock,
+        lifecycle=lifecycle,
+        web=web,
+        metrics_server=metrics_server,
+    )
+
+
+async def run_daemon(settings: Settings) -> int:
+    daemon = build_daemon(settings)
+    code = await daemon.run()
+    if daemon.engine_stuck:
+        # The hung engine thread would hold the interpreter at exit; the orchestrator
+        # restarts us and recovery takes over.
+        logging.shutdown()
+        os._exit(code)
+    return code

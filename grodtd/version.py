@@ -1,0 +1,54 @@
+"""Build identity: what `grodt version`, grodt_build_info and the API report.
+
+The version comes from the installed distribution's metadata (pyproject.toml is its single
+source). The revision is stamped into the image as GRODT_REVISION by the Docker build; from a
+checkout it is read from git when available, else "unknown".
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from grodtd.view import BuildInfo
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def version() -> str:
+    try:
+        return metadata.version("grodt")
+    except metadata.PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+def revision() -> str:
+    stamped = os.environ.get("GRODT_REVISION", "").strip()
+    if stamped:
+        return stamped
+    if (_REPO_ROOT / ".git").exists():
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(_REPO_ROOT), "rev-parse", "--short=12", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=2,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return "unknown"
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    return "unknown"
+
+
+def build_info(environment: str) -> BuildInfo:
+    return BuildInfo(
+        version=version(),
+        revision=revision(),
+        environment=environment,
+        python=platform.python_version(),
+    )

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: static contracts first (cheap), then every pytest tier with coverage.
+#
+# Tiers that need a Docker engine, Chromium or Prometheus skip with a loud reason on a
+# developer machine that lacks them; under CI=true they fail instead (.ci/run installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh --all-groups
+bin=.venv/bin
+
+echo "== ruff"
+$bin/ruff check grodtd grodtbt tests bench
+echo "== import contracts"
+$bin/lint-imports
+echo "== mypy --strict on the core"
+$bin/mypy --strict grodtd/core
+echo "== pytest"
+$bin/python -m pytest --cov=grodtd --cov-report=term --cov-fail-under=85 "$@"

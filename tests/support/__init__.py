@@ -1,0 +1,1 @@
+"""Helpers shared by tests: test doubles of ports and real servers on ephemeral ports."""

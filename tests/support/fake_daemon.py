@@ -1,0 +1,177 @@
+"""An in-memory ``DaemonView`` and ``Control`` over real domain values.
+
+A test double of a port (the web app's view of the daemon), not of our own logic: it holds
+real ``EngineSnapshot``, ``Page`` and model objects, and tests change them while a real server
+answers from them.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+
+from grodtd.core.models import (
+    EquitySnapshot,
+    Fill,
+    HaltReason,
+    KillSwitchReason,
+    Order,
+    OrderKind,
+    OrderPurpose,
+    OrderStatus,
+    Position,
+    Regime,
+    Side,
+    Trade,
+)
+from grodtd.core.ports import Page
+from grodtd.core.snapshot import EngineSnapshot, PositionView
+from grodtd.view import BuildInfo, CheckResult, HealthReport
+
+T0 = 1_780_000_000  # a fixed epoch second, 2026-05-28
+
+
+def ok_report(*names: str) -> HealthReport:
+    return HealthReport(tuple(CheckResult(n, True, f"{n} fine") for n in names))
+
+
+def sample_order(i: int, side: Side = Side.BUY) -> Order:
+    return Order(
+        client_order_id=f"s1-BTC-USD-{T0 + i}",
+        symbol="BTC-USD",
+        side=side,
+        kind=OrderKind.MARKET,
+        purpose=OrderPurpose.ENTRY,
+        qty=0.01 * (i + 1),
+        created_ts=T0 + 60 * i,
+        strategy="s1_trend",
+        status=OrderStatus.FILLED,
+        stop_price=49_000.0,
+        target_price=51_500.0,
+        reason="close above vwap and ema9",
+    )
+
+
+def sample_fill(i: int) -> Fill:
+    return Fill(f"s1-BTC-USD-{T0 + i}", "BTC-USD", Side.BUY, 0.01, 50_000.0 + i, 0.25, T0 + 60 * i)
+
+
+def sample_trade(i: int, pnl: float = 12.5) -> Trade:
+    return Trade(
+        symbol="ETH-USD",
+        strategy="s1_trend",
+        qty=0.5,
+        entry_price=3_000.0,
+        exit_price=3_000.0 + pnl / 0.5,
+        entry_ts=T0 + 60 * i,
+        exit_ts=T0 + 60 * i + 600,
+        fees=1.5,
+        pnl=pnl,
+        exit_reason=OrderPurpose.TARGET,
+        entry_order_id=f"entry-{i}",
+        exit_order_id=f"exit-{i}",
+    )
+
+
+def sample_equity(i: int, equity: float) -> EquitySnapshot:
+    return EquitySnapshot(T0 + 60 * i, equity, equity - 100.0, equity - 10_000.0, 0.0, 1.0, 0.0)
+
+
+def sample_snapshot() -> EngineSnapshot:
+    position = Position("BTC-USD", 0.02, 50_000.0, T0, "s1_trend", 49_000.0, 51_500.0, 0.5, "e-1")
+    return EngineSnapshot(
+        ts=T0 + 600,
+        bars_processed=42,
+        equity=10_050.0,
+        cash=9_050.0,
+        realized_pnl=40.0,
+        unrealized_pnl=10.0,
+        fees=3.0,
+        peak_equity=10_100.0,
+        drawdown=0.005,
+        day_start_equity=10_000.0,
+        positions=(PositionView(position, 50_500.0, 10.0),),
+        regimes={"BTC-USD": Regime.TRENDING_UP, "ETH-USD": Regime.RANGING},
+        last_prices={"BTC-USD": 50_500.0, "ETH-USD": 3_010.0},
+        last_bar_ts={"BTC-USD": T0 + 600, "ETH-USD": T0 + 600},
+        strategies_enabled={"s1_trend": True},
+        paused=False,
+        halts=((HaltReason.COOLDOWN, "3 losses in a row"),),
+        kill_switches=((KillSwitchReason.ABNORMAL_SLIPPAGE, "slippage 4x normal"),),
+        loss_streak=1,
+    )
+
+
+def _page[T](items: list[T], limit: int, offset: int) -> Page[T]:
+    newest_first = list(reversed(items))
+    return Page(tuple(newest_first[offset : offset + limit]), len(items), limit, offset)
+
+
+@dataclass
+class FakeDaemon:
+    """Implements ``DaemonView`` and ``Control``; lists are kept oldest first."""
+
+    build: BuildInfo = field(default_factory=lambda: BuildInfo("0.1.0", "abc1234", "test", "3.12"))
+    state: EngineSnapshot = field(default_factory=sample_snapshot)
+    live: HealthReport = field(default_factory=lambda: ok_report("process", "engine_heartbeat"))
+    ready: HealthReport = field(
+        default_factory=lambda: ok_report(
+            "config", "store", "market_data", "engine", "not_draining"
+        )
+    )
+    order_log: list[Order] = field(default_factory=list)
+    fill_log: list[Fill] = field(default_factory=list)
+    trade_log: list[Trade] = field(default_factory=list)
+    equity_log: list[EquitySnapshot] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # DaemonView
+    def build_info(self) -> BuildInfo:
+        return self.build
+
+    def snapshot(self) -> EngineSnapshot:
+        return self.state
+
+    def liveness(self) -> HealthReport:
+        return self.live
+
+    def readiness(self) -> HealthReport:
+        return self.ready
+
+    def orders(self, limit: int, offset: int) -> Page[Order]:
+        with self.lock:
+            return _page(self.order_log, limit, offset)
+
+    def fills(self, limit: int, offset: int) -> Page[Fill]:
+        with self.lock:
+            return _page(self.fill_log, limit, offset)
+
+    def trades(self, limit: int, offset: int) -> Page[Trade]:
+        with self.lock:
+            return _page(self.trade_log, limit, offset)
+
+    def equity_curve(self, limit: int, since_ts: int | None = None) -> list[EquitySnapshot]:
+        with self.lock:
+            points = [e for e in self.equity_log if since_ts is None or e.ts >= since_ts]
+            return points[-limit:]
+
+    # Control
+    def pause(self) -> None:
+        self.calls.append("pause")
+        self.state = replace(
+            self.state, paused=True, halts=(*self.state.halts, (HaltReason.PAUSED, "operator"))
+        )
+
+    def resume(self) -> None:
+        self.calls.append("resume")
+        self.state = replace(self.state, paused=False, halts=(), kill_switches=())
+
+
+def populated_daemon() -> FakeDaemon:
+    daemon = FakeDaemon()
+    daemon.order_log = [sample_order(i, Side.BUY if i % 2 else Side.SELL) for i in range(7)]
+    daemon.fill_log = [sample_fill(i) for i in range(5)]
+    daemon.trade_log = [sample_trade(i, pnl=(-1) ** i * 5.0 * (i + 1)) for i in range(3)]
+    daemon.equity_log = [sample_equity(i, 10_000.0 + 7.0 * i) for i in range(30)]
+    return daemon

@@ -1,0 +1,26 @@
+"""Tiers that need an outside tool skip loudly on a developer machine and fail in CI.
+
+CI (`CI=true`, set by .ci/run) installs every tool first, so a missing one there is a broken
+pipeline, never a reason to pass quietly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_tool(name: str, install_hint: str) -> str:
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    message = f"{name} is not installed: {install_hint}"
+    if in_ci():
+        pytest.fail(f"CI must provide {message}", pytrace=False)
+    pytest.skip(message)
