@@ -133,7 +133,11 @@ class DaemonProcess:
         return [json.loads(line) for line in self.stdout_lines() if line.strip()]
 
     def stderr(self) -> str:
-        return self.err_path.read_text(encoding="utf-8", errors="replace") if self.err_path.exists() else ""
+        return (
+            self.err_path.read_text(encoding="utf-8", errors="replace")
+            if self.err_path.exists()
+            else ""
+        )
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Read the daemon's store through a separate SQLite connection (WAL allows it)."""

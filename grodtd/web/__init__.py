@@ -1,0 +1,1 @@
+"""Pieces of the web interface that ``grodtd.web_app`` assembles: schemas, middleware, files."""

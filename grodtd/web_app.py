@@ -1,0 +1,224 @@
+"""The operator's web interface: probes, read API, control endpoints and the dashboard.
+
+It sees the daemon only through ``DaemonView`` and ``Control`` (see ``grodtd.view``), so it
+never imports an adapter or the composition root, and a test can serve it any object with
+those methods. Everything it serves comes from this process: the dashboard's script and styles
+are local files, and the interactive docs UI (which pulls from a CDN) is switched off while
+``/openapi.json`` stays.
+"""
+
+import hmac
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from pydantic import BeforeValidator, Field
+
+from grodtd.core.snapshot import Control
+from grodtd.view import DaemonView, HealthReport
+from grodtd.web.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from grodtd.web.schemas import (
+    ChecksOut,
+    ControlOut,
+    EquityPointOut,
+    ErrorOut,
+    FillPage,
+    HealthOut,
+    OrderPage,
+    PositionOut,
+    StatusOut,
+    TradePage,
+    equity_out,
+    fill_out,
+    health_out,
+    order_out,
+    position_out,
+    status_out,
+    trade_out,
+)
+
+MAX_PAGE = 500
+MAX_OFFSET = 1_000_000_000
+MAX_EQUITY_POINTS = 10_000
+# Upper bound for an epoch ``since``: year 9999, the last instant ISO 8601 can express.
+MAX_EPOCH = 253_402_300_799
+
+_DISABLED = (
+    "control is disabled: no control token is configured; set GRODT_CONTROL_TOKEN_FILE "
+    "to a file holding the token and restart the daemon"
+)
+_UNAUTHORIZED = "missing or wrong bearer token; send 'Authorization: Bearer <token>'"
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size, 1..500.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip, newest first.")]
+
+
+def _not_a_number(value: object) -> object:
+    # pydantic reads "-1" as a datetime (epoch -1 s); a number must go through the int branch
+    # and its bounds, so only real ISO strings may become datetimes.
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("a numeric since is epoch seconds: 0..253402300799")
+    return value
+
+
+Since = Annotated[
+    Annotated[int, Field(ge=0, le=MAX_EPOCH)]
+    | Annotated[datetime, BeforeValidator(_not_a_number)]
+    | None,
+    Query(
+        description="Only points at or after this time: epoch seconds or an ISO 8601 time "
+        "(UTC if no offset is given).",
+    ),
+]
+
+
+def _health_response(report: HealthReport) -> JSONResponse:
+    body = health_out(report)
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if report.ok else 503)
+
+
+def _since_ts(since: int | datetime | None) -> int | None:
+    if since is None:
+        return None
+    if isinstance(since, datetime):
+        aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+        return int(aware.timestamp())
+    return since
+
+
+def create_app(view: DaemonView, control: Control, *, control_token: str | None) -> FastAPI:
+    """Build the ASGI app; ``control_token`` None disables pause/resume (every call is 401)."""
+    access_log = structlog.stdlib.get_logger("grodtd.access")
+    audit_log = structlog.stdlib.get_logger("grodtd.control")
+    expected = control_token.encode() if control_token else None
+    bearer = HTTPBearer(
+        auto_error=False,
+        scheme_name="controlToken",
+        description="The token from GRODT_CONTROL_TOKEN_FILE; needed for control endpoints.",
+    )
+
+    app = FastAPI(
+        title="GRODT daemon",
+        version=view.build_info().version,
+        description="Read API, probes and control of the GRODT trading daemon.",
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.add_middleware(RequestContextMiddleware, logger=access_log)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    def require_token(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if expected is None:
+            raise HTTPException(401, _DISABLED, headers=challenge)
+        given = credentials.credentials.encode() if credentials is not None else b""
+        # Constant time, so response timing does not leak how much of a guess was right.
+        if not hmac.compare_digest(given, expected):
+            audit_log.warning("control_unauthorized", path=request.url.path)
+            raise HTTPException(401, _UNAUTHORIZED, headers=challenge)
+
+    unauthorized: dict[int | str, dict[str, Any]] = {
+        401: {"model": ErrorOut, "description": "No or wrong bearer token."}
+    }
+    unhealthy: dict[int | str, dict[str, Any]] = {
+        503: {"model": HealthOut, "description": "At least one check failed."}
+    }
+
+    @app.get("/health", response_model=HealthOut, responses=unhealthy, tags=["probes"])
+    async def health() -> JSONResponse:
+        """Liveness: the loop answers and the engine heartbeat is fresh. No dependencies."""
+        return _health_response(view.liveness())
+
+    @app.get("/ready", response_model=HealthOut, responses=unhealthy, tags=["probes"])
+    def ready() -> JSONResponse:
+        """Readiness: config, store, market data, engine, not draining; each with a reason."""
+        return _health_response(view.readiness())
+
+    @app.get("/api/v1/checks", response_model=ChecksOut, tags=["read"])
+    def checks() -> ChecksOut:
+        """Both probe reports, always 200: what the dashboard shows."""
+        return ChecksOut(
+            liveness=health_out(view.liveness()), readiness=health_out(view.readiness())
+        )
+
+    @app.get("/api/v1/status", response_model=StatusOut, tags=["read"])
+    async def status() -> StatusOut:
+        return status_out(view.snapshot(), view.build_info())
+
+    @app.get("/api/v1/positions", response_model=list[PositionOut], tags=["read"])
+    async def positions() -> list[PositionOut]:
+        return [position_out(p) for p in view.snapshot().positions]
+
+    @app.get("/api/v1/orders", response_model=OrderPage, tags=["read"])
+    def orders(limit: Limit = 50, offset: Offset = 0) -> OrderPage:
+        page = view.orders(limit, offset)
+        return OrderPage(
+            items=[order_out(o) for o in page.items], total=page.total, limit=limit, offset=offset
+        )
+
+    @app.get("/api/v1/fills", response_model=FillPage, tags=["read"])
+    def fills(limit: Limit = 50, offset: Offset = 0) -> FillPage:
+        page = view.fills(limit, offset)
+        return FillPage(
+            items=[fill_out(f) for f in page.items], total=page.total, limit=limit, offset=offset
+        )
+
+    @app.get("/api/v1/trades", response_model=TradePage, tags=["read"])
+    def trades(limit: Limit = 50, offset: Offset = 0) -> TradePage:
+        page = view.trades(limit, offset)
+        return TradePage(
+            items=[trade_out(t) for t in page.items], total=page.total, limit=limit, offset=offset
+        )
+
+    @app.get("/api/v1/equity", response_model=list[EquityPointOut], tags=["read"])
+    def equity(
+        limit: Annotated[int, Query(ge=1, le=MAX_EQUITY_POINTS)] = 500,
+        since: Since = None,
+    ) -> list[EquityPointOut]:
+        """The most recent ``limit`` equity snapshots at or after ``since``, oldest first."""
+        return [equity_out(e) for e in view.equity_curve(limit, _since_ts(since))]
+
+    @app.post(
+        "/api/v1/control/pause",
+        response_model=ControlOut,
+        responses=unauthorized,
+        dependencies=[Depends(require_token)],
+        tags=["control"],
+    )
+    def pause() -> ControlOut:
+        """Stop opening positions; exits, stops and targets keep working."""
+        control.pause()
+        audit_log.info("control_pause")
+        return ControlOut(action="pause", accepted=True)
+
+    @app.post(
+        "/api/v1/control/resume",
+        response_model=ControlOut,
+        responses=unauthorized,
+        dependencies=[Depends(require_token)],
+        tags=["control"],
+    )
+    def resume() -> ControlOut:
+        """Allow entries again and clear latched kill switches."""
+        control.resume()
+        audit_log.info("control_resume")
+        return ControlOut(action="resume", accepted=True)
+
+    static_dir = resources.files("grodtd.web") / "static"
+    index = static_dir / "index.html"
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(str(index), media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+    return app

@@ -1,0 +1,93 @@
+"""Browser helpers: Debian's Chromium driven by playwright, watching what a page does.
+
+Reusable for any dashboard test: ``chromium`` launches the system browser (``playwright
+install`` cannot download one here) and ``open_watched`` opens a URL while recording every
+request, console message and page error, so a test can assert "no console error" and "nothing
+loaded from another host".
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class WatchedPage:
+    """A page plus everything it asked for and complained about since it was opened."""
+
+    page: object  # playwright.sync_api.Page; typed loosely so collection works without it
+    origin: str
+    requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def foreign_requests(self) -> list[str]:
+        """Requests to anything but the page's own origin (data: URLs never leave the page)."""
+        return [
+            url
+            for url in self.requests
+            if not url.startswith("data:") and _origin(url) != self.origin
+        ]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def open_watched(chromium: object) -> Iterator[object]:
+    """``open_watched(url) -> WatchedPage``; contexts are closed after the test."""
+    contexts = []
+
+    def open_(url: str) -> WatchedPage:
+        context = chromium.new_context(service_workers="block")  # type: ignore[attr-defined]
+        contexts.append(context)
+        page = context.new_page()
+        watched = WatchedPage(page=page, origin=_origin(url))
+        page.on("request", lambda request: watched.requests.append(request.url))
+        page.on(
+            "console",
+            lambda message: (
+                watched.console_errors.append(message.text) if message.type == "error" else None
+            ),
+        )
+        page.on("pageerror", lambda error: watched.page_errors.append(str(error)))
+        page.goto(url, wait_until="load")
+        return watched
+
+    yield open_
+    for context in contexts:
+        context.close()

@@ -1,0 +1,247 @@
+"""Metrics: names and labels as the contract says, counters moved by real domain events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+
+from grodtd.core.events import (
+    BarProcessed,
+    EntriesHalted,
+    KillSwitchTripped,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+    RegimeChanged,
+    TradeClosed,
+)
+from grodtd.core.models import Bar, HaltReason, KillSwitchReason, Regime, Side
+from grodtd.metrics import Metrics
+from grodtd.view import BuildInfo
+from tests.support.fake_daemon import sample_fill, sample_order, sample_snapshot, sample_trade
+from tests.support.servers import serve
+
+REQUIRED = {
+    "grodt_build_info": "gauge",
+    "grodt_ready": "gauge",
+    "grodt_equity_usd": "gauge",
+    "grodt_cash_usd": "gauge",
+    "grodt_realized_pnl_usd": "gauge",
+    "grodt_unrealized_pnl_usd": "gauge",
+    "grodt_drawdown_ratio": "gauge",
+    "grodt_open_positions": "gauge",
+    "grodt_orders": "counter",
+    "grodt_trades_closed": "counter",
+    "grodt_market_events": "counter",
+    "grodt_market_data_age_seconds": "gauge",
+    "grodt_decision_latency_seconds": "histogram",
+    "grodt_regime": "gauge",
+    "grodt_strategy_enabled": "gauge",
+    "grodt_trading_halted": "gauge",
+    "grodt_kill_switch_trips": "counter",
+    "grodt_bars_processed": "counter",
+    "grodt_engine_heartbeat_age_seconds": "gauge",
+    "grodt_fees_usd": "gauge",
+    "grodt_daily_loss_ratio": "gauge",
+    "process_resident_memory_bytes": "gauge",
+    "process_cpu_seconds": "counter",
+    "python_info": "gauge",
+}
+SYMBOLS = ("BTC-USD", "ETH-USD")
+BUILD = BuildInfo("1.2.3", "deadbeef", "staging", "3.12.1")
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics(BUILD, SYMBOLS, ["s1_trend"])
+
+
+def samples(metrics: Metrics) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    text = metrics.render().decode()
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(metrics: Metrics, name: str, **labels: str) -> float:
+    return samples(metrics)[(name, frozenset(labels.items()))]
+
+
+def test_every_required_metric_is_exposed_with_its_type(metrics: Metrics) -> None:
+    families = {f.name: f.type for f in text_string_to_metric_families(metrics.render().decode())}
+
+    for name, kind in REQUIRED.items():
+        assert families.get(name) == kind, name
+
+
+def test_names_units_and_labels_follow_the_contract(metrics: Metrics) -> None:
+    text = metrics.render().decode()
+    for family in text_string_to_metric_families(text):
+        if family.type == "counter":
+            assert all(s.name.endswith(("_total", "_created")) for s in family.samples), family.name
+        if family.name.startswith(("process_", "python_")):
+            continue
+        assert family.name.startswith("grodt_")
+        for sample in family.samples:
+            assert not {"order", "order_id", "client_order_id"} & set(sample.labels)
+    assert "# TYPE grodt_orders_total counter" in text
+
+
+def test_build_info_and_preinitialised_series(metrics: Metrics) -> None:
+    assert (
+        value(
+            metrics,
+            "grodt_build_info",
+            version="1.2.3",
+            revision="deadbeef",
+            environment="staging",
+            python="3.12.1",
+        )
+        == 1
+    )
+    found = samples(metrics)
+    for side in ("buy", "sell"):
+        for status in ("submitted", "filled", "rejected"):
+            assert (
+                found[("grodt_orders_total", frozenset({"side": side, "status": status}.items()))]
+                == 0
+            )
+    for outcome in ("win", "loss", "breakeven"):
+        assert value(metrics, "grodt_trades_closed_total", outcome=outcome) == 0
+    for reason in KillSwitchReason:
+        assert value(metrics, "grodt_kill_switch_trips_total", reason=reason.value) == 0
+    for symbol in SYMBOLS:
+        assert value(metrics, "grodt_market_events_total", symbol=symbol) == 0
+        for regime in Regime:
+            assert value(metrics, "grodt_regime", symbol=symbol, regime=regime.value) == 0
+
+
+def test_events_move_the_counters(metrics: Metrics) -> None:
+    bar = Bar("ETH-USD", 1_780_000_000, 3000, 3010, 2990, 3005, 12.0)
+    buy = sample_order(1, Side.BUY)
+    sell = sample_order(2, Side.SELL)
+    for event in (
+        BarProcessed(bar, Regime.TRENDING_UP, 0.00004),
+        BarProcessed(replace(bar, ts=bar.ts + 60), Regime.TRENDING_UP, 0.003),
+        OrderSubmitted(buy),
+        OrderFilled(buy, sample_fill(1)),
+        OrderSubmitted(sell),
+        OrderRejected(sell, "insufficient funds"),
+        TradeClosed(sample_trade(1, pnl=-4.0)),
+        TradeClosed(sample_trade(2, pnl=9.0)),
+        KillSwitchTripped(KillSwitchReason.BROKER_ERRORS, "5 errors in a row"),
+        EntriesHalted(HaltReason.KILL_SWITCH, "broker errors"),
+    ):
+        metrics.observe(event)
+
+    assert value(metrics, "grodt_market_events_total", symbol="ETH-USD") == 2
+    assert value(metrics, "grodt_market_events_total", symbol="BTC-USD") == 0
+    assert value(metrics, "grodt_bars_processed_total") == 2
+    assert value(metrics, "grodt_orders_total", side="buy", status="submitted") == 1
+    assert value(metrics, "grodt_orders_total", side="buy", status="filled") == 1
+    assert value(metrics, "grodt_orders_total", side="sell", status="rejected") == 1
+    assert value(metrics, "grodt_trades_closed_total", outcome="loss") == 1
+    assert value(metrics, "grodt_trades_closed_total", outcome="win") == 1
+    assert value(metrics, "grodt_kill_switch_trips_total", reason="broker_errors") == 1
+    assert value(metrics, "grodt_decision_latency_seconds_count") == 2
+    assert value(metrics, "grodt_decision_latency_seconds_bucket", le="5e-05") == 1
+    assert value(metrics, "grodt_decision_latency_seconds_bucket", le="0.005") == 2
+    assert value(metrics, "grodt_regime", symbol="ETH-USD", regime="trending_up") == 1
+
+    metrics.observe(RegimeChanged("ETH-USD", bar.ts + 120, Regime.TRENDING_UP, Regime.RANGING))
+    assert value(metrics, "grodt_regime", symbol="ETH-USD", regime="trending_up") == 0
+    assert value(metrics, "grodt_regime", symbol="ETH-USD", regime="ranging") == 1
+
+
+def test_refresh_sets_gauges_from_the_snapshot(metrics: Metrics) -> None:
+    snapshot = replace(sample_snapshot(), equity=9_700.0, day_start_equity=10_000.0)
+
+    metrics.refresh(snapshot, True, {"BTC-USD": 1.5, "ETH-USD": 14.2}, heartbeat_age=0.25)
+
+    assert value(metrics, "grodt_ready") == 1
+    assert value(metrics, "grodt_equity_usd") == 9_700.0
+    assert value(metrics, "grodt_cash_usd") == 9_050.0
+    assert value(metrics, "grodt_realized_pnl_usd") == 40.0
+    assert value(metrics, "grodt_unrealized_pnl_usd") == 10.0
+    assert value(metrics, "grodt_drawdown_ratio") == 0.005
+    assert value(metrics, "grodt_daily_loss_ratio") == pytest.approx(0.03)
+    assert value(metrics, "grodt_open_positions") == 1
+    assert value(metrics, "grodt_trading_halted") == 1
+    assert value(metrics, "grodt_market_data_age_seconds", symbol="ETH-USD") == 14.2
+    assert value(metrics, "grodt_engine_heartbeat_age_seconds") == 0.25
+    assert value(metrics, "grodt_strategy_enabled", strategy="s1_trend") == 1
+    assert value(metrics, "grodt_regime", symbol="BTC-USD", regime="trending_up") == 1
+    assert value(metrics, "grodt_regime", symbol="BTC-USD", regime="ranging") == 0
+    assert value(metrics, "grodt_kill_switch_active", reason="abnormal_slippage") == 1
+    assert value(metrics, "grodt_halt_active", reason="cooldown") == 1
+
+    calm = replace(snapshot, halts=(), kill_switches=(), regimes={"BTC-USD": Regime.RANGING})
+    metrics.refresh(calm, False, {}, heartbeat_age=3.0)
+    assert value(metrics, "grodt_ready") == 0
+    assert value(metrics, "grodt_trading_halted") == 0
+    assert value(metrics, "grodt_kill_switch_active", reason="abnormal_slippage") == 0
+    assert value(metrics, "grodt_regime", symbol="BTC-USD", regime="trending_up") == 0
+    assert value(metrics, "grodt_regime", symbol="BTC-USD", regime="ranging") == 1
+
+
+def test_registry_is_private(metrics: Metrics) -> None:
+    other = Metrics(BUILD, SYMBOLS, [])
+
+    assert metrics.registry is not other.registry
+    assert REGISTRY.get_sample_value("grodt_ready") is None
+
+
+@pytest.fixture
+def metrics_url(metrics: Metrics) -> Iterator[tuple[str, list[int]]]:
+    refreshed: list[int] = []
+    snapshot = sample_snapshot()
+
+    def refresh() -> None:
+        refreshed.append(1)
+        metrics.refresh(
+            replace(snapshot, equity=10_000.0 + len(refreshed)), True, {}, heartbeat_age=0.0
+        )
+
+    with serve(metrics.asgi_app(refresh)) as url:
+        yield url, refreshed
+
+
+def test_asgi_app_refreshes_before_every_scrape(metrics_url: tuple[str, list[int]]) -> None:
+    url, refreshed = metrics_url
+
+    first = httpx.get(url + "/metrics")
+    second = httpx.get(url + "/metrics")
+
+    assert first.status_code == 200
+    assert first.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert "server" not in first.headers
+    assert len(refreshed) == 2
+    equity = [
+        s.value
+        for f in text_string_to_metric_families(second.text)
+        for s in f.samples
+        if s.name == "grodt_equity_usd"
+    ]
+    assert equity == [10_002.0]
+    assert httpx.get(url + "/").status_code == 404
+    assert httpx.post(url + "/metrics").status_code == 405
+
+
+def test_a_failing_refresh_fails_the_scrape_not_the_server(metrics: Metrics) -> None:
+    calls: list[int] = []
+
+    def broken() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("snapshot unavailable")
+
+    with serve(metrics.asgi_app(broken)) as url:
+        assert httpx.get(url + "/metrics").status_code == 500
+        assert httpx.get(url + "/metrics").status_code == 200
