@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support.daemon import DaemonProcess  # noqa: E402
+from tests.support.daemon import DaemonProcess
 
 
 def rss_mb(pid: int) -> float:
@@ -83,16 +83,21 @@ def main() -> None:
             time.sleep(args.warmup)
             assert daemon.proc is not None
             rows = []
-            for name, url in (("/health", daemon.url + "/health"), ("/metrics", daemon.metrics_url)):
+            for name, url in (
+                ("/health", daemon.url + "/health"),
+                ("/metrics", daemon.metrics_url),
+            ):
                 lat = asyncio.run(drive(url, args.rate, args.seconds, args.clients))
-                rows.append((name, len(lat), pct(lat, 0.5), pct(lat, 0.99), statistics.fmean(lat) * 1000))
+                rows.append(
+                    (name, len(lat), pct(lat, 0.5), pct(lat, 0.99), statistics.fmean(lat) * 1000)
+                )
             memory = rss_mb(daemon.proc.pid)
             fills = daemon.query("SELECT COUNT(*) FROM fills")[0][0]
             bars = daemon.get("/api/v1/status").json().get("bars_processed")
         finally:
             daemon.ensure_stopped()
     lines = [
-        f"| endpoint | requests | p50 ms | p99 ms | mean ms |",
+        "| endpoint | requests | p50 ms | p99 ms | mean ms |",
         "|---|---|---|---|---|",
         *(f"| {n} | {c} | {p50:.2f} | {p99:.2f} | {mean:.2f} |" for n, c, p50, p99, mean in rows),
         "",
@@ -105,10 +110,12 @@ def main() -> None:
         command = "    .venv/bin/python bench/bench_http.py " + " ".join(sys.argv[1:])
         args.write.write_text(
             "# HTTP latency under load, and steady memory\n\n"
-            f"Measured {time.strftime('%Y-%m-%d', time.gmtime())} on this project's 2-core CI-class "
-            f"machine, {args.rate:g} requests/s per endpoint from {args.clients} concurrent "
+            f"Measured {time.strftime('%Y-%m-%d', time.gmtime())} on this project's 2-core "
+            f"CI-class machine, {args.rate:g} requests/s per endpoint from {args.clients} "
+            "concurrent "
             f"clients for {args.seconds:g} s each, while the daemon trades on the simulator. "
-            "The load generator runs on the same 2 cores, so the figures include its contention.\n\n"
+            "The load generator shares the 2 cores, so the figures include its contention."
+            "\n\n"
             f"Command:\n\n{command}\n\n{report}\n\n"
             "Targets: p99 under 10 ms at 200 requests/s; resident memory under 90 MB.\n"
         )

@@ -14,8 +14,8 @@ from grodtbt.runner import run_backtest
 from grodtd.adapters.paper_broker import PaperBroker, PaperBrokerParams
 from grodtd.adapters.replay import CsvReplay, ReplayError
 from grodtd.adapters.sim_market import SimMarket
-from grodtd.app import sim_params
 from grodtd.config import Settings
+from grodtd.markets import sim_params
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -26,14 +26,18 @@ def _csv_paths(specs: list[str]) -> dict[str, Path]:
     for spec in specs:
         symbol, sep, path = spec.partition("=")
         if not sep or not symbol or not path:
-            raise ReplayError(f"--csv {spec!r}: expected SYMBOL=PATH, e.g. --csv BTC-USD=data/btc.csv")
+            raise ReplayError(
+                f"--csv {spec!r}: expected SYMBOL=PATH, e.g. --csv BTC-USD=data/btc.csv"
+            )
         paths[symbol] = Path(path)
     return paths
 
 
 def run_backtest_command(settings: Settings, args: argparse.Namespace) -> int:
     broker = PaperBroker(
-        PaperBrokerParams(fee_bps=settings.broker.fee_bps, slippage_bps=settings.broker.slippage_bps)
+        PaperBrokerParams(
+            fee_bps=settings.broker.fee_bps, slippage_bps=settings.broker.slippage_bps
+        )
     )
     bar_seconds = settings.market.bar_seconds
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 
 from grodtd.core.models import Trade
 
@@ -57,7 +58,7 @@ def max_drawdown(equity: Sequence[float]) -> float:
 
 def sharpe_ratio(daily_equity: Sequence[float]) -> float:
     """Annualized Sharpe ratio of daily returns, risk-free rate 0; 0 when undefined."""
-    returns = [b / a - 1.0 for a, b in zip(daily_equity, daily_equity[1:], strict=False) if a > 0]
+    returns = [b / a - 1.0 for a, b in pairwise(daily_equity) if a > 0]
     if len(returns) < 2:
         return 0.0
     mean = sum(returns) / len(returns)

@@ -19,13 +19,10 @@ import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import structlog
 
 from grodtd.adapters.paper_broker import PaperBroker, PaperBrokerParams
-from grodtd.adapters.replay import CsvReplay
-from grodtd.adapters.sim_market import SimMarket, SimParams
 from grodtd.adapters.store import SqlStore
 from grodtd.config import Settings, check_data_dir
 from grodtd.core.engine import Engine
@@ -34,6 +31,7 @@ from grodtd.core.ports import MarketData
 from grodtd.daemon_view import Lifecycle, LiveDaemonView
 from grodtd.event_log import EventLogger
 from grodtd.health import Heartbeat, MarketDataClock
+from grodtd.markets import build_market
 from grodtd.metrics import Metrics
 from grodtd.runner import LiveRunner, Pacing
 from grodtd.servers import EmbeddedServer, embedded_server
@@ -48,30 +46,6 @@ _WATCHDOG_SECONDS = 1.0
 
 class StartupError(Exception):
     """The daemon could not start for a reason outside configuration (a port in use...)."""
-
-
-def build_market(settings: Settings) -> MarketData:
-    """The configured data source: the embedded simulator or a CSV replay."""
-    market = settings.market
-    if market.source == "replay":
-        return CsvReplay({symbol: Path(path) for symbol, path in market.replay_paths.items()})
-    return SimMarket(sim_params(settings))
-
-
-def sim_params(settings: Settings) -> SimParams:
-    market = settings.market
-    return SimParams(
-        seed=market.seed,
-        symbols=tuple(market.symbols),
-        start_ts=market.start_ts,
-        bar_seconds=market.bar_seconds,
-    )
-
-
-def database_url(settings: Settings) -> str:
-    if settings.database_url is not None:
-        return settings.database_url.get_secret_value()
-    return f"sqlite:///{(settings.data_dir / 'grodt.db').resolve()}"
 
 
 @dataclass
@@ -209,7 +183,7 @@ def build_daemon(
     """
     if settings.database_url is None:
         check_data_dir(settings.data_dir)
-    store = SqlStore(database_url(settings))
+    store = SqlStore(settings.effective_database_url())
     store.migrate()
     recovered = store.load()
     market = market or build_market(settings)

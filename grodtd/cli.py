@@ -82,7 +82,7 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     port = args.port or int(os.environ.get("GRODT_WEB_PORT", "8000"))
     url = f"http://127.0.0.1:{port}/health"
     try:
-        with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
             healthy = response.status == 200
     except urllib.error.HTTPError as exc:
         print(f"grodt: {url} answered {exc.code}", file=sys.stderr)

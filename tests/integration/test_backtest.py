@@ -24,7 +24,14 @@ def test_thirty_days_two_symbols_trade_and_repeat_exactly() -> None:
     second = run_json("--symbols", "BTC-USD", "ETH-USD", "--seed", "7")
     assert first["bars"] == 30 * 1440 * 2
     assert first["trades"] > 0
-    for key in ("win_rate", "total_return", "max_drawdown", "sharpe_ratio", "profit_factor", "fees"):
+    for key in (
+        "win_rate",
+        "total_return",
+        "max_drawdown",
+        "sharpe_ratio",
+        "profit_factor",
+        "fees",
+    ):
         assert key in first
     strip = lambda r: {k: v for k, v in r.items() if k not in TIMING_FIELDS}  # noqa: E731
     assert strip(first) == strip(second)
@@ -35,6 +42,13 @@ def test_thirty_days_two_symbols_trade_and_repeat_exactly() -> None:
 def test_text_report_names_every_figure() -> None:
     result = grodt("backtest", "--days", "3", "--no-progress", timeout=120)
     assert result.returncode == 0, result.stderr
-    for label in ("trades", "win rate", "total return", "max drawdown", "Sharpe ratio",
-                  "profit factor", "fees"):
+    for label in (
+        "trades",
+        "win rate",
+        "total return",
+        "max drawdown",
+        "Sharpe ratio",
+        "profit factor",
+        "fees",
+    ):
         assert label in result.stdout

@@ -13,7 +13,9 @@ import pytest
 from tests.support.daemon import REPO, DaemonProcess, free_port
 
 
-def grodt(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def grodt(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("GRODT_")}
     return subprocess.run(
         [sys.executable, "-m", "grodtd", *args],
@@ -100,8 +102,14 @@ def test_unwritable_data_directory_exits_2_with_the_chown_to_run(tmp_path: Path)
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     data = blocker / "data"
-    result = grodt("run", env={"GRODT_DATA_DIR": str(data), "GRODT_WEB_PORT": str(free_port()),
-                               "GRODT_METRICS_PORT": str(free_port())})
+    result = grodt(
+        "run",
+        env={
+            "GRODT_DATA_DIR": str(data),
+            "GRODT_WEB_PORT": str(free_port()),
+            "GRODT_METRICS_PORT": str(free_port()),
+        },
+    )
     line = assert_one_clear_line(result, str(data), "chown")
     assert "10001" in line or str(os.getuid()) in line
 

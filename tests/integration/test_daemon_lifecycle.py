@@ -32,8 +32,12 @@ def test_default_run_fills_an_order_within_a_minute(daemon: DaemonProcess) -> No
     started = time.monotonic()
     daemon.start()
     daemon.wait_ready()
-    wait_for(lambda: filled_orders(daemon) >= 1, timeout=60 - (time.monotonic() - started),
-             interval=0.5, what="a filled order in the store")
+    wait_for(
+        lambda: filled_orders(daemon) >= 1,
+        timeout=60 - (time.monotonic() - started),
+        interval=0.5,
+        what="a filled order in the store",
+    )
     elapsed = time.monotonic() - started
     assert elapsed < 60
     # The fill is a real one: its order exists, with the unique client order id.

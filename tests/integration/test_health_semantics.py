@@ -21,10 +21,11 @@ import httpx
 import pytest
 
 from grodtd.adapters.sim_market import SimMarket
-from grodtd.app import build_daemon, sim_params
+from grodtd.app import build_daemon
 from grodtd.config import load_settings
 from grodtd.core.events import BarProcessed, Event
 from grodtd.core.models import Bar
+from grodtd.markets import sim_params
 from tests.support.daemon import REPO, DaemonProcess, free_port, wait_for
 
 pytestmark = pytest.mark.slow
@@ -72,7 +73,9 @@ class FreezingObserver:
             self.released.wait()
 
 
-async def poll(client: httpx.AsyncClient, path: str, want: int, timeout: float = 10) -> dict[str, Any]:
+async def poll(
+    client: httpx.AsyncClient, path: str, want: int, timeout: float = 10
+) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout
     last: httpx.Response | None = None
     while asyncio.get_running_loop().time() < deadline:
@@ -80,7 +83,9 @@ async def poll(client: httpx.AsyncClient, path: str, want: int, timeout: float =
         if last.status_code == want:
             return last.json()
         await asyncio.sleep(0.1)
-    raise AssertionError(f"{path} never answered {want}; last: {last and last.status_code} {last and last.text}")
+    raise AssertionError(
+        f"{path} never answered {want}; last: {last and last.status_code} {last and last.text}"
+    )
 
 
 def check(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -132,7 +137,9 @@ def test_health_fails_while_engine_frozen_and_ready_fails_while_data_stale(tmp_p
     asyncio.run(scenario())
 
 
-@pytest.mark.skipif(os.geteuid() != 0 and not os.environ.get("CI"), reason="needs root for a read-only bind mount")
+@pytest.mark.skipif(
+    os.geteuid() != 0 and not os.environ.get("CI"), reason="needs root for a read-only bind mount"
+)
 def test_ready_fails_while_data_directory_is_read_only(tmp_path: Path) -> None:
     daemon = DaemonProcess(tmp_path / "data")
     mounted = False
@@ -148,7 +155,9 @@ def test_ready_fails_while_data_directory_is_read_only(tmp_path: Path) -> None:
             response = daemon.get("/ready")
             return response.json() if response.status_code == 503 else None
 
-        body = wait_for(store_check_fails, timeout=10, what="/ready to fail on a read-only data dir")
+        body = wait_for(
+            store_check_fails, timeout=10, what="/ready to fail on a read-only data dir"
+        )
         store = check(body, "store")
         assert store["ok"] is False and str(daemon.data_dir) in store["reason"]
         assert daemon.status_code("/health") == 200

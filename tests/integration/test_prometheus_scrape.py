@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -56,9 +55,14 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"    static_configs: [{{targets: ['127.0.0.1:{daemon.metrics_port}']}}]\n"
     )
     prom = subprocess.Popen(
-        [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -96,8 +100,9 @@ def test_ready_metric_says_ready(scraped: str) -> None:
 
 
 def test_scrape_is_healthy_and_labels_are_low_cardinality(scraped: str) -> None:
-    series = httpx.get(f"{scraped}/api/v1/series", params={"match[]": '{__name__=~"grodt_.+"}'},
-                       timeout=5).json()["data"]
+    series = httpx.get(
+        f"{scraped}/api/v1/series", params={"match[]": '{__name__=~"grodt_.+"}'}, timeout=5
+    ).json()["data"]
     label_names = {key for s in series for key in s}
     assert not label_names & {"order_id", "client_order_id", "trade_id"}
     assert len(series) < 500

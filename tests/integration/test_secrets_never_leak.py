@@ -31,13 +31,25 @@ def test_secret_reaches_no_log_no_api_no_metric(tmp_path: Path) -> None:
             assert response.status_code == 200, response.text
             bodies.append(response.text)
         # ... a wrong token is refused, and echoes nothing back.
-        wrong = httpx.post(f"{daemon.url}/api/v1/control/pause",
-                           headers={"Authorization": f"Bearer {SECRET}x"}, timeout=5)
+        wrong = httpx.post(
+            f"{daemon.url}/api/v1/control/pause",
+            headers={"Authorization": f"Bearer {SECRET}x"},
+            timeout=5,
+        )
         assert wrong.status_code == 401
         bodies.append(wrong.text + str(wrong.headers))
-        for path in ("/", "/health", "/ready", "/openapi.json", "/api/v1/status",
-                     "/api/v1/positions", "/api/v1/orders", "/api/v1/fills", "/api/v1/trades",
-                     "/api/v1/equity"):
+        for path in (
+            "/",
+            "/health",
+            "/ready",
+            "/openapi.json",
+            "/api/v1/status",
+            "/api/v1/positions",
+            "/api/v1/orders",
+            "/api/v1/fills",
+            "/api/v1/trades",
+            "/api/v1/equity",
+        ):
             response = daemon.get(path)
             assert response.status_code in (200, 503), path
             bodies.append(response.text + str(response.headers))
