@@ -13,19 +13,9 @@ from itertools import islice
 
 from grodtbt.report import BacktestReport, max_drawdown, profit_factor, sharpe_ratio
 from grodtd.core.engine import Engine
-from grodtd.core.events import Event, TradeClosed
-from grodtd.core.models import SECONDS_PER_DAY, Bar, Trade
+from grodtd.core.models import SECONDS_PER_DAY, Bar
 from grodtd.core.params import EngineParams
 from grodtd.core.ports import Broker
-
-
-class _TradeCollector:
-    def __init__(self) -> None:
-        self.trades: list[Trade] = []
-
-    def __call__(self, event: Event) -> None:
-        if type(event) is TradeClosed:
-            self.trades.append(event.trade)
 
 
 def run_backtest(
@@ -40,8 +30,8 @@ def run_backtest(
     bar_seconds: int = 60,
 ) -> BacktestReport:
     """Feed ``bars`` (at most ``max_bars``) through a fresh engine and measure the result."""
-    collector = _TradeCollector()
-    engine = Engine(params, broker, store=None, observers=[collector])
+    # No observers and no lock: a backtest is single-threaded and must not pay for events.
+    engine = Engine(params, broker, store=None, observers=(), thread_safe=False)
     source = islice(bars, max_bars) if max_bars is not None else bars
     equity_curve: list[float] = [params.initial_cash]
     daily_equity: list[float] = [params.initial_cash]
@@ -73,7 +63,7 @@ def run_backtest(
     daily_equity.append(final_equity)
     if progress is not None:
         progress(count)
-    trades = collector.trades
+    trades = engine.trades
     wins = sum(1 for t in trades if t.pnl > 0)
     losses = sum(1 for t in trades if t.pnl < 0)
     snapshot = engine.snapshot()

@@ -9,18 +9,16 @@ itself configuration that could not be read.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import yaml
-
-from grodtd.config import ConfigError, Settings, load_settings
-from grodtd.version import revision, version
+if TYPE_CHECKING:
+    from grodtd.config import Settings
 
 EXIT_OK = 0
 EXIT_FATAL = 1
@@ -33,13 +31,20 @@ def _print_problems(problems: Sequence[str]) -> None:
 
 
 def _load() -> Settings:
+    # Imported here: `grodt healthcheck`, which Docker runs every few seconds, must start fast
+    # and needs neither pydantic nor YAML.
+    from grodtd.config import load_settings
+
     return load_settings()
 
 
 def cmd_run(_: argparse.Namespace) -> int:
     # Imported here so that `grodt healthcheck`, run every few seconds by Docker, stays light.
+    import asyncio
+
     from grodtd.adapters.store import StoreError
     from grodtd.app import StartupError, run_daemon
+    from grodtd.config import ConfigError
     from grodtd.logs import configure_logging
 
     settings = _load()
@@ -63,6 +68,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    import yaml
+
     settings = _load()
     effective = settings.redacted()
     if args.json:
@@ -94,6 +101,8 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_version(args: argparse.Namespace) -> int:
+    from grodtd.version import revision, version
+
     if args.json:
         print(json.dumps({"version": version(), "revision": revision()}))
     else:
@@ -150,8 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except ConfigError as exc:
-        _print_problems(exc.problems)
-        return EXIT_CONFIG
+    except Exception as exc:
+        problems = getattr(exc, "problems", None)
+        if type(exc).__name__ == "ConfigError" and problems is not None:
+            _print_problems(problems)
+            return EXIT_CONFIG
+        raise
     except KeyboardInterrupt:
         return EXIT_OK

@@ -35,8 +35,9 @@ from grodtd.health import Heartbeat, MarketDataClock
 _MAX_NAP_SECONDS = 0.5
 # How often the loop looks for a bar when the source has none ready.
 _POLL_SECONDS = 0.005
-# Bars the reader thread may run ahead of the engine.
-_READ_AHEAD = 4096
+# Bars the reader thread may run ahead of the engine: enough to smooth the hand-over, few
+# enough that a stalled source shows up as stale data within a fraction of a second.
+_READ_AHEAD = 64
 # Warm-up bars processed before yielding to the other tasks on the loop.
 _WARMUP_SLICE = 2000
 

@@ -79,7 +79,11 @@ async def poll(
     deadline = asyncio.get_running_loop().time() + timeout
     last: httpx.Response | None = None
     while asyncio.get_running_loop().time() < deadline:
-        last = await client.get(path)
+        try:
+            last = await client.get(path)
+        except httpx.TransportError:  # not listening yet
+            await asyncio.sleep(0.1)
+            continue
         if last.status_code == want:
             return last.json()
         await asyncio.sleep(0.1)

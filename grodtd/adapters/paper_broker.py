@@ -1,0 +1,171 @@
+"""Simulated execution: fills orders against the next bar with slippage and taker fees.
+
+Fill rules, per bar of the order's symbol, only for orders created before that bar (the engine
+submits after processing bar t, so bar t itself must never fill them):
+
+- market orders fill at the open, the buyer paying ``slippage_bps`` more, the seller getting
+  that much less;
+- a stop triggers when the bar trades through its price (sell: low <= price, buy: high >=
+  price) and fills at the price or at the open if the bar opened beyond it, minus slippage:
+  a gap through a stop costs the gap;
+- a limit triggers when the bar reaches its price (sell: high >= price, buy: low <= price) and
+  fills at the price or at the better open, without slippage;
+- every fill pays ``fee_bps`` of its notional.
+
+Exit orders of one symbol (stop, target, trend break) close the same position, so they are
+one-cancels-other here: the first to fill cancels the rest, and a bar can never fill two of
+them. When the open already satisfies an order, it filled at the open, first; otherwise the
+path inside the bar is unknown and the stop is assumed to come first (the conservative choice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grodtd.core.models import Bar, Fill, Order, OrderKind, OrderPurpose, Side
+from grodtd.core.ports import BrokerError
+
+_EXIT_PURPOSES = frozenset({OrderPurpose.STOP, OrderPurpose.TARGET, OrderPurpose.TREND_BREAK})
+# Tie-break among orders triggered inside a bar: stops first, then everything else.
+_INTRABAR_RANK = {OrderPurpose.STOP: 0}
+
+
+@dataclass(frozen=True, slots=True)
+class PaperBrokerParams:
+    fee_bps: float = 10.0
+    slippage_bps: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.fee_bps < 0 or self.slippage_bps < 0:
+            raise ValueError(
+                f"paper broker fee_bps ({self.fee_bps}) and slippage_bps "
+                f"({self.slippage_bps}) must not be negative"
+            )
+
+
+class PaperBroker:
+    """Implements ``Broker``; open orders are kept per symbol so a bar looks at its own only."""
+
+    def __init__(self, params: PaperBrokerParams | None = None) -> None:
+        self.params = params if params is not None else PaperBrokerParams()
+        self._fee = self.params.fee_bps / 10_000.0
+        self._slip = self.params.slippage_bps / 10_000.0
+        # symbol -> {client order id -> order}, in submission order.
+        self._open: dict[str, dict[str, Order]] = {}
+        self._open_symbol: dict[str, str] = {}
+        # Every id ever accepted: a re-submission after a crash must not place it twice.
+        self._seen: set[str] = set()
+        self._filled: set[str] = set()
+
+    def submit(self, order: Order) -> None:
+        """Accept ``order``; a client order id seen before is ignored (idempotent re-submit)."""
+        if order.client_order_id in self._seen:
+            return
+        if not order.qty > 0:
+            raise BrokerError(
+                f"order {order.client_order_id}: qty must be positive, got {order.qty}"
+            )
+        if order.kind is not OrderKind.MARKET and (order.price is None or not order.price > 0):
+            raise BrokerError(
+                f"order {order.client_order_id}: a {order.kind.value} order needs a positive "
+                f"price, got {order.price}"
+            )
+        self._seen.add(order.client_order_id)
+        self._open.setdefault(order.symbol, {})[order.client_order_id] = order
+        self._open_symbol[order.client_order_id] = order.symbol
+
+    def cancel(self, client_order_id: str) -> None:
+        """Remove an open order; unknown, filled or already cancelled ids are a no-op.
+
+        Cancelling siblings after an OCO fill is routine for the engine and must not count
+        as a broker error.
+        """
+        symbol = self._open_symbol.pop(client_order_id, None)
+        if symbol is None:
+            return
+        book = self._open[symbol]
+        del book[client_order_id]
+        if not book:
+            del self._open[symbol]
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """The orders still working, in submission order."""
+        if symbol is not None:
+            return list(self._open.get(symbol, {}).values())
+        return [o for book in self._open.values() for o in book.values()]
+
+    def is_filled(self, client_order_id: str) -> bool:
+        return client_order_id in self._filled
+
+    def on_bar(self, bar: Bar) -> list[Fill]:
+        """Fill what ``bar`` triggers among its symbol's older orders, in the order it happened."""
+        book = self._open.get(bar.symbol)
+        if not book:
+            return []
+        at_open: list[tuple[Order, float, float]] = []
+        intrabar: list[tuple[int, Order, float, float]] = []
+        for order in book.values():
+            if order.created_ts >= bar.ts:
+                continue
+            triggered = self._trigger(order, bar)
+            if triggered is None:
+                continue
+            price, reference, opened_beyond = triggered
+            if opened_beyond:
+                at_open.append((order, price, reference))
+            else:
+                intrabar.append((_INTRABAR_RANK.get(order.purpose, 1), order, price, reference))
+        if not at_open and not intrabar:
+            return []
+        intrabar.sort(key=lambda item: item[0])  # stable: submission order within a rank
+        fills: list[Fill] = []
+        exit_done = False
+        for order, price, reference in [*at_open, *((o, p, r) for _, o, p, r in intrabar)]:
+            is_exit = order.purpose in _EXIT_PURPOSES
+            if is_exit and exit_done:
+                continue  # one-cancels-other: its sibling already closed the position
+            fills.append(self._fill(order, price, reference, bar.ts))
+            self.cancel(order.client_order_id)
+            self._filled.add(order.client_order_id)
+            if is_exit:
+                exit_done = True
+                for sibling in [o for o in book.values() if o.purpose in _EXIT_PURPOSES]:
+                    self.cancel(sibling.client_order_id)
+        return fills
+
+    def _trigger(self, order: Order, bar: Bar) -> tuple[float, float, bool] | None:
+        """(price before slippage, reference price, filled at the open) if ``bar`` fills it."""
+        open_ = bar.open
+        if order.kind is OrderKind.MARKET:
+            return open_, open_, True
+        level = order.price
+        if level is None:  # submit() refuses these; kept for the type checker
+            return None
+        sell = order.side is Side.SELL
+        if order.kind is OrderKind.STOP:
+            if sell:
+                return (min(level, open_), level, open_ <= level) if bar.low <= level else None
+            return (max(level, open_), level, open_ >= level) if bar.high >= level else None
+        if sell:
+            return (max(level, open_), level, open_ >= level) if bar.high >= level else None
+        return (min(level, open_), level, open_ <= level) if bar.low <= level else None
+
+    def _fill(self, order: Order, price: float, reference: float, ts: int) -> Fill:
+        # Limits rest on the book and get their price; market and stop orders take liquidity.
+        slip = 0.0 if order.kind is OrderKind.LIMIT else self._slip
+        if order.side is Side.BUY:
+            fill_price = price * (1.0 + slip)
+            adverse = fill_price - reference
+        else:
+            fill_price = price * (1.0 - slip)
+            adverse = reference - fill_price
+        return Fill(
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=order.qty,
+            price=fill_price,
+            fee=fill_price * order.qty * self._fee,
+            ts=ts,
+            slippage=adverse,
+        )
