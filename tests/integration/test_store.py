@@ -479,7 +479,7 @@ def test_check_writable_fails_on_read_only_directory_and_recovers(
 
 def test_check_writable_fails_on_read_only_database_file(store: SqlStore, db_path: Path) -> None:
     store.commit(full_unit())
-    with read_only(db_path), pytest.raises(StoreError, match="not writable"):
+    with read_only(db_path), pytest.raises(StoreError, match="readonly database"):
         store.check_writable()
     store.check_writable()
 

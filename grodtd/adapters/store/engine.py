@@ -125,8 +125,12 @@ def unwritable_message(path: Path, problem: str) -> str:
 
 
 def probe_directory(db_path: Path) -> None:
-    """Raise StoreError unless files can be created in the database's directory and the file
-    (if present) can be opened for writing.
+    """Raise StoreError unless files can be created in the database's directory.
+
+    The database file itself is never opened here: closing any descriptor of a SQLite file
+    drops every POSIX lock this process holds on it, which lets another process rebuild the
+    shared-memory index under the live connection (the daemon then dies of SIGBUS). Whether
+    the file accepts writes is proven by a real write through a connection instead.
 
     Real operations rather than ``os.access``: root passes every permission check yet still
     fails on a read-only mount or an immutable file, and SQLite needs to create its ``-wal``
@@ -149,13 +153,3 @@ def probe_directory(db_path: Path) -> None:
         raise StoreError(
             unwritable_message(db_path, f"directory {directory} is not writable ({exc})")
         ) from exc
-    for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
-        if not path.exists():
-            continue
-        try:
-            fd = os.open(path, os.O_WRONLY)  # opens without changing a byte
-            os.close(fd)
-        except OSError as exc:
-            raise StoreError(
-                unwritable_message(db_path, f"file {path} is not writable ({exc})")
-            ) from exc
