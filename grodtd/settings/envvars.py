@@ -25,6 +25,7 @@ LOADER_VARIABLES = frozenset({"GRODT_ENV", "GRODT_CONFIG_DIR", "GRODT_CONFIG_OVE
 # GRODT_ variables that are not settings: the revision the image build stamps in
 # (grodtd.version) and the interpreter scripts/bootstrap.sh is told to use.
 PROCESS_VARIABLES = frozenset({"GRODT_REVISION", "GRODT_PYTHON"})
+_NOT_SETTINGS = LOADER_VARIABLES | PROCESS_VARIABLES
 # Secret name -> key path. Each is also read from GRODT_<NAME>_FILE and the secrets directory.
 SECRETS: dict[str, KeyPath] = {
     "control_token": ("secrets", "control_token"),
@@ -55,7 +56,7 @@ def apply_environment(
     secret_files = {f"{PREFIX}{name.upper()}_FILE" for name in SECRETS}
     for name in sorted(env):
         raw = env[name]
-        if not name.startswith(PREFIX) or name in LOADER_VARIABLES or name in PROCESS_VARIABLES or name in secret_files:
+        if not name.startswith(PREFIX) or name in _NOT_SETTINGS or name in secret_files:
             continue
         if raw == "":
             continue
