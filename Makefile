@@ -16,7 +16,7 @@ image:  ## Build the container image without a registry
 	scripts/docker-build.sh
 
 stack:  ## The whole stack: GRODT, Prometheus (and Grafana where images can be pulled)
-	scripts/docker-dev.sh up
+	scripts/docker-dev.sh up dev
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov build

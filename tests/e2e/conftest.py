@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.tools import in_ci
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -52,10 +54,15 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-@pytest.fixture(scope="session")
+# Module scope: playwright's sync API keeps an event loop running in the main thread while it
+# is open, which would stop later tests from calling asyncio.run().
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+        if in_ci():
+            pytest.fail(f"CI must provide it: {message}", pytrace=False)
+        pytest.skip(message)
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
