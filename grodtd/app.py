@@ -42,6 +42,8 @@ log = structlog.stdlib.get_logger("grodtd.app")
 
 # How often the stale-data watchdog looks at the market data clock.
 _WATCHDOG_SECONDS = 1.0
+# How long a successful store write probe is trusted by readiness.
+_STORE_PROBE_SECONDS = 1.0
 
 
 class StartupError(Exception):
@@ -217,13 +219,17 @@ def build_daemon(
     )
     lifecycle = Lifecycle()
 
+    last_store_ok = [-_STORE_PROBE_SECONDS]
+
     def store_check() -> None:
-        # SQLite creates its -wal and -journal files next to the database, so a data
-        # directory that turned read-only breaks the store even while the open file still
-        # accepts writes: probe both.
-        if settings.database_url is None:
-            check_data_dir(settings.data_dir)
+        # The probe is a real write (data directory and database); readiness and every
+        # metrics scrape ask for it, so a success is trusted for a moment. A failure is never
+        # cached: the next ask probes again and sees the recovery at once.
+        now = time.monotonic()
+        if now - last_store_ok[0] < _STORE_PROBE_SECONDS:
+            return
         store.check_writable()
+        last_store_ok[0] = now
 
     view = LiveDaemonView(
         build,
