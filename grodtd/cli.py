@@ -160,9 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except Exception as exc:
-        problems = getattr(exc, "problems", None)
-        if type(exc).__name__ == "ConfigError" and problems is not None:
-            _print_problems(problems)
+        # Imported only on the error path, so that `grodt healthcheck` stays light.
+        from grodtd.config import ConfigError
+
+        if isinstance(exc, ConfigError):
+            _print_problems(exc.problems)
             return EXIT_CONFIG
         raise
     except KeyboardInterrupt:

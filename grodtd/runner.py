@@ -116,7 +116,6 @@ class LiveRunner:
         heartbeat: Heartbeat,
         market_clock: MarketDataClock,
         *,
-        sleep: Callable[[float], object] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
@@ -124,7 +123,6 @@ class LiveRunner:
         self._pacing = pacing
         self._heartbeat = heartbeat
         self._market_clock = market_clock
-        self._sleep = sleep
         self._monotonic = monotonic
         self._stop = asyncio.Event()
         self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
@@ -166,7 +164,7 @@ class LiveRunner:
             item = feed.poll()
             if item is None:
                 self._heartbeat.beat()
-                await self._nap(_POLL_SECONDS)
+                await asyncio.sleep(_POLL_SECONDS)
                 continue
             if isinstance(item, _End):
                 break
@@ -179,7 +177,7 @@ class LiveRunner:
                 warmed += 1
                 if warmed % _WARMUP_SLICE == 0:
                     self._heartbeat.beat()
-                    await self._nap(0)
+                    await asyncio.sleep(0)
                 continue
             self._heartbeat.beat()
             if not self.warmed_up:
@@ -198,7 +196,7 @@ class LiveRunner:
         # data go stale, which readiness reports.
         while not self._stop.is_set():
             self._heartbeat.beat()
-            await self._nap(_MAX_NAP_SECONDS)
+            await asyncio.sleep(_MAX_NAP_SECONDS)
 
     async def _wait_until(self, deadline: float) -> bool:
         """Sleep until ``deadline`` in short naps, beating the heartbeat; True if stopping."""
@@ -208,12 +206,7 @@ class LiveRunner:
             remaining = deadline - self._monotonic()
             if remaining <= 0:
                 # Yield anyway: a fast pace must not starve the web servers on the same loop.
-                await self._nap(0)
+                await asyncio.sleep(0)
                 return self._stop.is_set()
-            await self._nap(min(remaining, _MAX_NAP_SECONDS))
+            await asyncio.sleep(min(remaining, _MAX_NAP_SECONDS))
             self._heartbeat.beat()
-
-    async def _nap(self, seconds: float) -> None:
-        result = self._sleep(seconds)
-        if asyncio.iscoroutine(result):
-            await result
