@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 KILLS = 12
 INITIAL_CASH = 100_000.0
-FillRow = tuple[str, float, float, float]  # side, qty, price, fee
+FillRow = tuple[str, str, float, float, float, int]  # symbol, side, qty, price, fee, ts (s)
 
 
 @dataclass
@@ -33,21 +34,32 @@ class StoreState:
 
     @classmethod
     def read(cls, d: DaemonProcess) -> StoreState:
+        orders, fills, trades, positions = d.query_snapshot(
+            "SELECT client_order_id, status FROM orders",
+            "SELECT client_order_id, symbol, side, qty, price, fee, ts FROM fills",
+            "SELECT exit_order_id FROM trades",
+            "SELECT symbol, entry_order_id FROM positions",
+        )
         return cls(
-            orders={r[0]: r[1] for r in d.query("SELECT client_order_id, status FROM orders")},
-            fills={
-                r[0]: (r[1], r[2], r[3], r[4])
-                for r in d.query("SELECT client_order_id, side, qty, price, fee FROM fills")
-            },
-            trades={r[0] for r in d.query("SELECT exit_order_id FROM trades")},
-            positions={r[0]: r[1] for r in d.query("SELECT symbol, entry_order_id FROM positions")},
+            orders={r[0]: r[1] for r in orders},
+            fills={r[0]: (r[1], r[2], r[3], r[4], r[5], r[6]) for r in fills},
+            trades={r[0] for r in trades},
+            positions={r[0]: r[1] for r in positions},
         )
 
-    def cash(self) -> float:
+    def cash_as_of(self, last_bar_ts: dict[str, int]) -> float:
+        """Cash after the fills made on or before each symbol's last processed bar."""
         cash = INITIAL_CASH
-        for side, qty, price, fee in self.fills.values():
-            cash += (-qty * price if side == "buy" else qty * price) - fee
+        for symbol, side, qty, price, fee, ts in self.fills.values():
+            if ts <= last_bar_ts.get(symbol, -1):
+                cash += (-qty * price if side == "buy" else qty * price) - fee
         return cash
+
+
+def last_bar_ts(status: dict[str, object]) -> dict[str, int]:
+    times = status["last_bar_times"]
+    assert isinstance(times, dict)
+    return {s: int(datetime.fromisoformat(t).timestamp()) for s, t in times.items()}
 
 
 def check_consistent(d: DaemonProcess, before: StoreState) -> StoreState:
@@ -77,9 +89,11 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
         try:
             daemon.start()
             daemon.wait_ready(timeout=60)
-            state = check_consistent(daemon, state)
+            # Status first, store second: the store then holds at least what the status saw.
             status = daemon.get("/api/v1/status").json()
-            assert status["cash"] == pytest.approx(state.cash(), rel=1e-9, abs=1e-6)
+            state = check_consistent(daemon, state)
+            expected_cash = state.cash_as_of(last_bar_ts(status))
+            assert status["cash"] == pytest.approx(expected_cash, rel=1e-9, abs=1e-6)
             if cycle == KILLS:
                 # After all the kills, a clean stop still drains with exit 0.
                 assert daemon.stop() == 0

@@ -141,8 +141,21 @@ class DaemonProcess:
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Read the daemon's store through a separate SQLite connection (WAL allows it)."""
-        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+        return self.query_snapshot(sql, params=params)[0]
+
+    def query_snapshot(
+        self, *sqls: str, params: tuple[Any, ...] = ()
+    ) -> list[list[tuple[Any, ...]]]:
+        """Run several reads in ONE read transaction: they all see the same committed state.
+
+        Separate reads of a daemon that keeps trading can see different bars (an order read
+        as open, then its fill committed before the next read).
+        """
+        conn = sqlite3.connect(
+            f"file:{self.db_path}?mode=ro", uri=True, timeout=10, isolation_level=None
+        )
         try:
-            return conn.execute(sql, params).fetchall()
+            conn.execute("BEGIN")
+            return [conn.execute(sql, params).fetchall() for sql in sqls]
         finally:
             conn.close()
