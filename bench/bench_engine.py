@@ -17,6 +17,12 @@ the pre-generated bars; ``--tracemalloc`` reports the Python heap peak of the ru
 instead (it slows the run several-fold, so it is a separate pass and never used for speed).
 
     .venv/bin/python bench/bench_engine.py --bars 1000000 --symbols 4
+
+That runs the checkout's core interpreted. The image ships it compiled (mypyc); measure that
+build where it runs (bench/results/engine.md has both):
+
+    docker run --rm --network none -v "$PWD/bench:/bench:ro" --entrypoint python grodt:local \
+        /bench/bench_engine.py --bars 1000000 --symbols 4
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from grodtd.core.engine import Engine
 from grodtd.core.models import Bar, Fill, Order, OrderKind, Side
 from grodtd.core.params import EngineParams
 from grodtd.core.ports import Broker
+from grodtd.version import core_build
 
 T0 = 1_700_006_400  # a UTC midnight
 
@@ -173,6 +180,8 @@ def main() -> None:
     snap = engine.snapshot()
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"python        {platform.python_implementation()} {platform.python_version()}")
+    core_dir = os.path.dirname(sys.modules[Engine.__module__].__file__ or "?")
+    print(f"core          {core_build()}, from {core_dir}")
     print(f"broker        {label}")
     print(f"engine        thread_safe={args.locked}, no store, no observers")
     print(f"bars          {args.bars:,} ({args.symbols} symbols, seed {args.seed})")

@@ -101,12 +101,12 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_version(args: argparse.Namespace) -> int:
-    from grodtd.version import revision, version
+    from grodtd.version import core_build, revision, version
 
     if args.json:
-        print(json.dumps({"version": version(), "revision": revision()}))
+        print(json.dumps({"version": version(), "revision": revision(), "core": core_build()}))
     else:
-        print(f"grodt {version()} ({revision()})")
+        print(f"grodt {version()} ({revision()}, {core_build()} core)")
     return EXIT_OK
 
 
@@ -149,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
     health.set_defaults(handler=cmd_healthcheck)
 
-    ver = commands.add_parser("version", help="print the version and the revision")
+    ver = commands.add_parser(
+        "version", help="print the version, the revision and whether the core is compiled"
+    )
     ver.add_argument("--json", action="store_true")
     ver.set_defaults(handler=cmd_version)
     return parser

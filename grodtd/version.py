@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from importlib import metadata
+from importlib import import_module, metadata
+from importlib.machinery import ExtensionFileLoader
 from pathlib import Path
 
 from grodtd.view import BuildInfo
@@ -43,6 +44,16 @@ def revision() -> str:
         if out.returncode == 0 and out.stdout.strip():
             return out.stdout.strip()
     return "unknown"
+
+
+def core_build() -> str:
+    """``compiled`` when the trading core runs as the image's mypyc build, else ``interpreted``.
+
+    The image compiles ``grodtd.core`` to C extensions (docker/Dockerfile); a checkout runs the
+    same modules as Python source. Both behave the same, the compiled one is faster.
+    """
+    engine = import_module("grodtd.core.engine")
+    return "compiled" if isinstance(engine.__loader__, ExtensionFileLoader) else "interpreted"
 
 
 def build_info(environment: str) -> BuildInfo:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Download the locked runtime dependencies as wheels into wheelhouse/, so that `docker build`
-# installs them with `pip --no-index` and needs no network (docs/registry-less-build.md).
+# installs them with `pip --no-index` and never reaches PyPI (docs/registry-less-build.md).
 #
 # The wheels must fit the BASE image's Python, not the host's: the target interpreter version,
 # machine and glibc are asked from the base image itself, then pip downloads wheels for exactly
@@ -8,12 +8,13 @@
 #
 # Contents written:
 #   requirements.txt        `uv export` of uv.lock (runtime group only, with hashes)
-#   build-requirements.txt  hatchling, pinned from docker/Dockerfile, to build the project wheel
+#   build-requirements.txt  hatchling, mypy and setuptools, pinned from docker/Dockerfile: they
+#                           build the project wheel and compile its core
 #   uv.lock.sha256          which lock the wheels belong to; the Dockerfile refuses a stale set
 #   *.whl                   the wheels
 #
 # Usage: scripts/build-wheelhouse.sh [--base IMAGE] [--force] [--dir DIR]
-# Idempotent: reuses the wheelhouse when the lock, the target tags and hatchling are unchanged.
+# Idempotent: reuses the wheelhouse when the lock, the target tags and build tools are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,14 +35,20 @@ done
 docker=${DOCKER:-docker}
 [ -x /usr/bin/docker ] && [ -z "${DOCKER:-}" ] && docker=/usr/bin/docker
 
-hatchling=$(sed -nE 's/^ARG HATCHLING_VERSION=([0-9][0-9.]*).*/\1/p' docker/Dockerfile | head -n 1)
-[ -n "$hatchling" ] || { echo "build-wheelhouse: ARG HATCHLING_VERSION not found in docker/Dockerfile" >&2; exit 1; }
+# The build tools' pins, read from the Dockerfile's ARGs so that they are written in one place.
+build_tools=""
+for tool in HATCHLING MYPY SETUPTOOLS; do
+    pin=$(sed -nE "s/^ARG ${tool}_VERSION=([0-9][0-9.]*).*/\\1/p" docker/Dockerfile | head -n 1)
+    [ -n "$pin" ] || { echo "build-wheelhouse: ARG ${tool}_VERSION not found in docker/Dockerfile" >&2; exit 1; }
+    build_tools="$build_tools $(echo "$tool" | tr '[:upper:]' '[:lower:]')==$pin"
+done
+build_tools=${build_tools# }
 
 # Target interpreter: "313 x86_64 2.41" for Debian trixie. --network none: the probe needs nothing.
 read -r pyver machine glibc < <("$docker" run --rm --network none --entrypoint python3 "$base" -c \
     'import platform, sys; print("%d%d" % sys.version_info[:2], platform.machine(), platform.libc_ver()[1])')
 glibc_minor=${glibc#2.}
-stamp="lock=$(sha256sum uv.lock | cut -d' ' -f1) target=cp$pyver-$machine-glibc$glibc hatchling=$hatchling"
+stamp="lock=$(sha256sum uv.lock | cut -d' ' -f1) target=cp$pyver-$machine-glibc$glibc tools=${build_tools// /,}"
 
 if [ "$force" = 0 ] && [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then
     echo "build-wheelhouse: $dir is up to date ($stamp)" >&2
@@ -69,7 +76,7 @@ target=(--only-binary=:all: --implementation cp --python-version "$pyver"
 tmp=$(mktemp -d "${dir%/}.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 uv export --frozen --no-dev --no-emit-project --format requirements-txt --quiet -o "$tmp/requirements.txt"
-echo "hatchling==$hatchling" >"$tmp/build-requirements.txt"
+tr ' ' '\n' <<<"$build_tools" >"$tmp/build-requirements.txt"
 echo "build-wheelhouse: downloading wheels for cp$pyver $machine glibc $glibc" >&2
 # --no-deps: the export is the complete, hashed closure; pip verifies every wheel's hash.
 $pip download --quiet --disable-pip-version-check --no-deps --require-hashes "${target[@]}" \

@@ -21,12 +21,11 @@ import hashlib
 import math
 import random
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import chain, islice
 from statistics import NormalDist
 from types import MappingProxyType
-from typing import Any
 
 from grodtd.core.models import Bar, Regime
 
@@ -201,43 +200,6 @@ class _RegimeSchedule:
         return self.regimes[bisect_right(self.starts, index) - 1]
 
 
-_BAR_FIELDS = ("symbol", "ts", "open", "high", "low", "close", "volume")
-
-
-class _BarDraft:
-    """A Bar under construction: Bar's exact slot layout, but writable.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``, which
-    makes ``Bar(...)`` the largest single cost of generation. Plain slot writes on a draft
-    followed by ``draft.__class__ = Bar`` (CPython allows it between identical slot layouts)
-    give the identical, immutable Bar several times faster. The backtest budget is counted in
-    bars per second, so this matters.
-    """
-
-    __slots__ = _BAR_FIELDS
-    symbol: str
-    ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-
-
-def _check_bar_layout() -> None:
-    """Fail at construction, not mid-stream, if Bar's fields ever change."""
-    draft = _BarDraft()
-    try:
-        if tuple(f.name for f in fields(Bar)) != _BAR_FIELDS:
-            raise TypeError("fields differ")
-        draft.__class__ = Bar  # type: ignore[assignment]
-    except TypeError as exc:
-        raise RuntimeError(
-            f"grodtd.core.models.Bar no longer matches _BarDraft ({exc}); update _BAR_FIELDS "
-            "in grodtd/adapters/sim_market.py"
-        ) from None
-
-
 def _normal_table() -> list[float]:
     unit = NormalDist()
     return [unit.inv_cdf((k + 0.5) / _TABLE_SIZE) for k in range(_TABLE_SIZE)]
@@ -280,7 +242,6 @@ class SimMarket:
             limit = by_time if limit is None else min(limit, by_time)
         self._limit = limit
         self._schedules = {s: _RegimeSchedule(p, s) for s in self.symbols}
-        _check_bar_layout()
         self._normal = _normal_table()
         self._season = _hour_of_week_volume(p)
         # Lookup tables indexed by random bits: per regime the return step (volatility x z) and
@@ -339,14 +300,11 @@ class SimMarket:
 
         The returns update exists twice (skip and emit) on purpose: both must perform the same
         floating-point operations in the same order so that a resumed path is bit-identical.
-        Per-regime tables turn wicks and volume noise into lookups; the bar is built inline
-        as a ``_BarDraft`` because ``Bar(...)`` would cost more than everything else here.
+        Per-regime tables turn wicks and volume noise into lookups.
         """
         p = self.params
         schedule = self._schedules[symbol]
         season, lognormal = self._season, self._lognormal
-        # Typed Any: the draft becomes a Bar by class assignment just before it is yielded.
-        draft: Callable[[], Any] = _BarDraft
         bar_type = Bar
         returns_bits = random.Random(derive_seed(p.seed, symbol, "returns")).getrandbits
         price0 = p.initial_price(symbol)
@@ -396,23 +354,17 @@ class SimMarket:
                     x = x * decay + level + step[r]
                     c = exp(x)
                     b = shape_bits(36)
-                    bar = draft()
                     if c >= o:
-                        bar.high = c * wick[b & mask]
-                        bar.low = o / wick[(b >> 12) & mask]
+                        high = c * wick[b & mask]
+                        low = o / wick[(b >> 12) & mask]
                     else:
-                        bar.high = o * wick[b & mask]
-                        bar.low = c / wick[(b >> 12) & mask]
-                    bar.symbol = symbol
-                    bar.ts = ts
-                    bar.open = o
-                    bar.close = c
+                        high = o * wick[b & mask]
+                        low = c / wick[(b >> 12) & mask]
                     # Epoch day 0 was a Thursday: +72 h makes the hour of week Monday-based.
-                    bar.volume = (
+                    volume = (
                         vol_regime * season[(ts // 3600 + 72) % 168] * lognormal[b >> 24] * shock[r]
                     )
-                    bar.__class__ = bar_type
-                    yield bar
+                    yield bar_type(symbol, ts, o, high, low, c, volume)
                     o = c
                     ts += bar_seconds
                 i = chunk_end
