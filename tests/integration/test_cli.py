@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -47,6 +48,10 @@ def test_version() -> None:
     result = grodt("version")
     assert result.returncode == 0
     assert result.stdout.startswith("grodt ")
+    assert result.stdout.rstrip().endswith("interpreted core)")  # a checkout runs the source
+    as_json = json.loads(grodt("version", "--json").stdout)
+    assert set(as_json) == {"version", "revision", "core"}
+    assert as_json["core"] == "interpreted"
 
 
 def test_check_config_valid_prints_effective_config_with_secrets_redacted(tmp_path: Path) -> None:
