@@ -30,7 +30,7 @@ from grodtd.core.events import Observer
 from grodtd.core.ports import MarketData
 from grodtd.daemon_view import Lifecycle, LiveDaemonView
 from grodtd.event_log import EventLogger
-from grodtd.health import Heartbeat, MarketDataClock
+from grodtd.health import Heartbeat, MarketDataClock, StoreProbe
 from grodtd.markets import build_market
 from grodtd.metrics import Metrics
 from grodtd.runner import LiveRunner, Pacing
@@ -219,17 +219,7 @@ def build_daemon(
     )
     lifecycle = Lifecycle()
 
-    last_store_ok = [-_STORE_PROBE_SECONDS]
-
-    def store_check() -> None:
-        # The probe is a real write (data directory and database); readiness and every
-        # metrics scrape ask for it, so a success is trusted for a moment. A failure is never
-        # cached: the next ask probes again and sees the recovery at once.
-        now = time.monotonic()
-        if now - last_store_ok[0] < _STORE_PROBE_SECONDS:
-            return
-        store.check_writable()
-        last_store_ok[0] = now
+    store_probe = StoreProbe(store.check_writable, max_age_s=_STORE_PROBE_SECONDS)
 
     view = LiveDaemonView(
         build,
@@ -238,7 +228,7 @@ def build_daemon(
         heartbeat,
         market_clock,
         lifecycle,
-        store_check=store_check,
+        store_check=store_probe.check,
         heartbeat_timeout_s=settings.health.heartbeat_timeout_seconds,
         stale_after_s=settings.health.market_data_stale_seconds,
     )

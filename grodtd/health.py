@@ -10,6 +10,7 @@ reading ``/ready`` knows what to fix without opening the logs.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,60 @@ class MarketDataClock:
     def never_received(self) -> list[str]:
         last = dict(self._last)
         return [symbol for symbol in self.symbols if symbol not in last]
+
+
+class StoreProbe:
+    """The store's write probe, answered without waiting for the disk.
+
+    Readiness and every metrics scrape ask whether the store accepts writes, and the honest
+    answer is a real write, which may wait tens of milliseconds behind the engine's commit or a
+    slow disk. Scrapes are served on the event loop, so they must not wait: ``check`` answers
+    at once from the last probe while it is younger than ``max_age_s`` and succeeded; an older
+    or failed answer starts one new probe in the background (never two at a time) and is
+    reported meanwhile. Only the very first ask waits for a real result. A failure therefore
+    shows within one probe of happening, and so does the recovery.
+    """
+
+    def __init__(
+        self, probe: Callable[[], None], max_age_s: float, clock: Clock = time.monotonic
+    ) -> None:
+        self._probe = probe
+        self._max_age_s = max_age_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._result: tuple[float, Exception | None] | None = None  # (probe start, error)
+        self._running: threading.Thread | None = None
+
+    def check(self) -> None:
+        """Return if the last probe succeeded, raise its error if it failed."""
+        with self._lock:
+            result = self._result
+            stale = (
+                result is None
+                or result[1] is not None
+                or self._clock() - result[0] >= self._max_age_s
+            )
+            if stale and self._running is None:
+                self._running = threading.Thread(target=self._run, name="store-probe", daemon=True)
+                self._running.start()
+            running = self._running
+        if result is None and running is not None:
+            running.join()
+            result = self._result
+        if result is not None and result[1] is not None:
+            # A fresh traceback each time: re-raising one object would grow its traceback.
+            raise result[1].with_traceback(None)
+
+    def _run(self) -> None:
+        started = self._clock()
+        error: Exception | None = None
+        try:
+            self._probe()
+        except Exception as exc:  # reported by check(); readiness names it
+            error = exc
+        with self._lock:
+            self._result = (started, error)
+            self._running = None
 
 
 def heartbeat_check(heartbeat: Heartbeat, timeout_s: float) -> CheckResult:

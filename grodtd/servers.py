@@ -33,6 +33,9 @@ def embedded_server(app: Any, host: str, port: int) -> EmbeddedServer:
         server_header=False,
         date_header=True,
         lifespan="off",
+        # The C parser, named rather than "auto" so that a missing httptools fails loudly
+        # instead of silently falling back to the slower pure-Python h11.
+        http="httptools",
         timeout_graceful_shutdown=2,
     )
     return EmbeddedServer(config)

@@ -38,6 +38,10 @@ _ALWAYS = (
 _NO_STORE_PREFIXES = ("/api/", "/health", "/ready", "/openapi.json")
 _REPLACED = {name for name, _ in _ALWAYS} | {b"server", b"cache-control"}
 
+# Probes that answer well are logged at debug: Docker's healthcheck alone asks every 2 s, and
+# thousands of identical "200" lines an hour would bury what matters. Failed probes stay info.
+_PROBE_PATHS = frozenset(("/health", "/ready"))
+
 # Accept a caller's id only if it is short and harmless in a log line or a header.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
@@ -118,7 +122,8 @@ class RequestContextMiddleware:
                 await _json_error(send_with_id, 500, "internal error; quote the X-Request-ID")
         finally:
             client = scope.get("client")
-            self.logger.info(
+            quiet = status < 400 and scope.get("path") in _PROBE_PATHS
+            (self.logger.debug if quiet else self.logger.info)(
                 "http_request",
                 method=scope.get("method"),
                 path=scope.get("path"),

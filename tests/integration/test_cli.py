@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
+import socketserver
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -130,6 +133,51 @@ def test_healthcheck_exit_codes(tmp_path: Path) -> None:
         assert ok.returncode == 0, ok.stderr
     finally:
         daemon.ensure_stopped()
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    """/health with a status the test chooses; anything but 200 must fail the probe."""
+
+    status = 503
+
+    def do_GET(self) -> None:
+        self.send_response(self.status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _serve(handler: type[socketserver.BaseRequestHandler]) -> socketserver.TCPServer:
+    server = socketserver.TCPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class _NotHttp(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.rfile.readline()
+        self.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+
+@pytest.mark.parametrize(
+    ("handler", "says"),
+    [(_Answer, "answered 503"), (_NotHttp, "not an HTTP answer")],
+)
+def test_healthcheck_fails_on_anything_but_an_http_200(
+    handler: type[socketserver.BaseRequestHandler], says: str
+) -> None:
+    server = _serve(handler)
+    try:
+        port = server.server_address[1]
+        result = grodt("healthcheck", "--port", str(port), "--timeout", "2")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1
+    assert says in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["backtest", "--help"]])

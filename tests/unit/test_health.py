@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from grodtd.health import (
     Heartbeat,
     MarketDataClock,
+    StoreProbe,
     liveness_report,
     readiness_report,
     redact,
@@ -232,3 +235,85 @@ def test_redact_hides_url_and_keyword_credentials() -> None:
     assert redact("sqlite:///data/grodt.db is locked") == "sqlite:///data/grodt.db is locked"
     assert "pw" not in redact("postgresql+psycopg://user:pw@host/db")
     assert redact("token=abc secret: xyz") == "token=*** secret: ***"
+
+
+# -- StoreProbe: readiness and scrapes never wait for the disk ------------------------------
+
+
+class Probe:
+    """A store probe whose outcome and duration the test controls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.error: Exception | None = None
+        self.release = threading.Event()
+        self.release.set()
+        self.entered = threading.Event()
+
+    def __call__(self) -> None:
+        self.calls += 1
+        self.entered.set()
+        assert self.release.wait(5), "the test never released the probe"
+        if self.error is not None:
+            raise self.error
+
+
+def test_store_probe_first_ask_waits_then_answers_from_memory() -> None:
+    probe, now = Probe(), [100.0]
+    checker = StoreProbe(probe, max_age_s=1.0, clock=lambda: now[0])
+    checker.check()  # the first ask runs the probe and waits for it
+    assert probe.calls == 1
+    now[0] += 0.5
+    checker.check()
+    checker.check()
+    assert probe.calls == 1  # still fresh: no new write
+
+
+def test_store_probe_never_makes_a_caller_wait_for_a_slow_probe() -> None:
+    probe, now = Probe(), [100.0]
+    checker = StoreProbe(probe, max_age_s=1.0, clock=lambda: now[0])
+    checker.check()
+    probe.release.clear()
+    probe.entered.clear()
+    now[0] += 2.0  # stale: the next ask starts a probe, which now hangs
+    started = time.monotonic()
+    checker.check()  # answers from the last good probe
+    checker.check()  # and does not start a second probe while one runs
+    assert time.monotonic() - started < 0.5
+    assert probe.entered.wait(5)
+    assert probe.calls == 2
+    probe.release.set()
+
+
+def test_store_probe_reports_a_failure_and_then_the_recovery() -> None:
+    probe, now = Probe(), [100.0]
+    checker = StoreProbe(probe, max_age_s=1.0, clock=lambda: now[0])
+    checker.check()
+    probe.error = OSError("disk full")
+    now[0] += 2.0
+    assert "disk full" in str(poll_until(checker, failing=True))
+    probe.error = None  # every ask re-probes while failing, so the recovery shows at once
+    poll_until(checker, failing=False)
+
+
+def poll_until(checker: StoreProbe, failing: bool) -> OSError | None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            checker.check()
+        except OSError as exc:
+            if failing:
+                return exc
+        else:
+            if not failing:
+                return None
+        time.sleep(0.01)
+    raise AssertionError(f"the probe never reported {'a failure' if failing else 'recovery'}")
+
+
+def test_store_probe_failure_on_the_first_ask_is_raised() -> None:
+    probe = Probe()
+    probe.error = PermissionError("read-only file system")
+    checker = StoreProbe(probe, max_age_s=1.0)
+    with pytest.raises(PermissionError, match="read-only"):
+        checker.check()

@@ -336,3 +336,40 @@ def test_access_log_has_one_structured_event_per_request(
     assert fields["request_id"] == "trace-me"
     assert fields["duration_ms"] >= 0
     assert fields["client"].startswith("127.0.0.1:")
+
+
+def test_probes_that_pass_log_at_debug_and_failures_at_info(
+    daemon: FakeDaemon, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Docker asks /health every 2 s: passing probes must not flood the info log.
+    structlog.configure(
+        processors=[structlog.stdlib.render_to_log_kwargs],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    try:
+        with (
+            caplog.at_level(logging.DEBUG, logger="grodtd.access"),
+            serve(create_app(daemon, daemon, control_token=TOKEN)) as url,
+        ):
+            assert httpx.get(url + "/health").status_code == 200
+            assert httpx.get(url + "/ready").status_code == 200
+            assert httpx.get(url + "/api/v1/status").status_code == 200
+            daemon.ready = HealthReport((CheckResult("store", False, "disk full"),))
+            assert httpx.get(url + "/ready").status_code == 503
+            deadline = time.monotonic() + 5
+            while len(access_events(caplog)) < 4 and time.monotonic() < deadline:
+                time.sleep(0.01)
+    finally:
+        structlog.reset_defaults()
+
+    levels = [
+        (r.__dict__["path"], r.__dict__["status"], r.levelname) for r in access_events(caplog)
+    ]
+    assert levels == [
+        ("/health", 200, "DEBUG"),
+        ("/ready", 200, "DEBUG"),
+        ("/api/v1/status", 200, "INFO"),
+        ("/ready", 503, "INFO"),
+    ]
