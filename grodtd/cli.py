@@ -177,6 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
+    except BrokenPipeError:
+        # Whoever read our output stopped early (`grodt backtest --json | head`): no traceback.
+        # Point stdout at /dev/null so that the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FATAL
     except Exception as exc:
         # Imported only on the error path, so that `grodt healthcheck` stays light.
         from grodtd.config import ConfigError

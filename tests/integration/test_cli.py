@@ -180,6 +180,25 @@ def test_healthcheck_fails_on_anything_but_an_http_200(
     assert says in result.stderr, result.stderr
 
 
+def test_output_cut_short_by_the_reader_is_no_traceback() -> None:
+    # `grodt backtest --json | head -c 0`: the reader closes the pipe before the report.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRODT_")}
+    env["GRODT_CONFIG_DIR"] = str(REPO / "configs")
+    with subprocess.Popen(
+        [sys.executable, "-m", "grodtd", "backtest", "--days", "2", "--json", "--no-progress"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # gone before the report is written
+        stderr = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert "Traceback" not in stderr, stderr
+    assert code == 1
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["backtest", "--help"]])
 def test_help(argv: list[str]) -> None:
     assert grodt(*argv).returncode == 0
