@@ -99,36 +99,48 @@ class StoreProbe:
     slow disk. Scrapes are served on the event loop, so they must not wait: ``check`` answers
     at once from the last probe while it is younger than ``max_age_s`` and succeeded; an older
     or failed answer starts one new probe in the background (never two at a time) and is
-    reported meanwhile. Only the very first ask waits for a real result. A failure therefore
-    shows within one probe of happening, and so does the recovery.
+    reported meanwhile. A failure therefore shows within one probe of happening, and so does
+    the recovery. Only the very first ask waits for a result, and no ask trusts a probe that
+    has been running for ``hang_after_s``: a store that hangs is not ready either.
     """
 
     def __init__(
-        self, probe: Callable[[], None], max_age_s: float, clock: Clock = time.monotonic
+        self,
+        probe: Callable[[], None],
+        max_age_s: float,
+        hang_after_s: float = 5.0,
+        clock: Clock = time.monotonic,
     ) -> None:
         self._probe = probe
         self._max_age_s = max_age_s
+        self._hang_after_s = hang_after_s
         self._clock = clock
         self._lock = threading.Lock()
         self._result: tuple[float, Exception | None] | None = None  # (probe start, error)
         self._running: threading.Thread | None = None
+        self._running_since = 0.0
 
     def check(self) -> None:
-        """Return if the last probe succeeded, raise its error if it failed."""
+        """Return if the last probe succeeded, raise its error if it failed or hangs."""
         with self._lock:
+            now = self._clock()
             result = self._result
-            stale = (
-                result is None
-                or result[1] is not None
-                or self._clock() - result[0] >= self._max_age_s
-            )
+            stale = result is None or result[1] is not None or now - result[0] >= self._max_age_s
             if stale and self._running is None:
                 self._running = threading.Thread(target=self._run, name="store-probe", daemon=True)
+                self._running_since = now
                 self._running.start()
-            running = self._running
+            running, since = self._running, self._running_since
         if result is None and running is not None:
-            running.join()
-            result = self._result
+            running.join(self._hang_after_s)
+            with self._lock:
+                result, running = self._result, self._running
+            now = self._clock()
+        if running is not None and now - since >= self._hang_after_s:
+            raise TimeoutError(
+                f"the store's write probe has not finished for {now - since:.0f} s "
+                "(the disk or the database server hangs)"
+            )
         if result is not None and result[1] is not None:
             # A fresh traceback each time: re-raising one object would grow its traceback.
             raise result[1].with_traceback(None)

@@ -317,3 +317,32 @@ def test_store_probe_failure_on_the_first_ask_is_raised() -> None:
     checker = StoreProbe(probe, max_age_s=1.0)
     with pytest.raises(PermissionError, match="read-only"):
         checker.check()
+
+
+def test_store_probe_that_hangs_is_reported_and_so_is_its_end() -> None:
+    probe, now = Probe(), [100.0]
+    checker = StoreProbe(probe, max_age_s=1.0, hang_after_s=5.0, clock=lambda: now[0])
+    checker.check()
+    probe.release.clear()
+    probe.entered.clear()
+    now[0] += 2.0
+    checker.check()  # starts the probe that hangs, answers from the last good one
+    assert probe.entered.wait(5)
+    now[0] += 4.0
+    checker.check()  # running for 4 s: still within the limit
+    now[0] += 1.0
+    with pytest.raises(TimeoutError, match="has not finished for 5 s"):
+        checker.check()
+    probe.release.set()  # the disk answers again
+    poll_until(checker, failing=False)
+
+
+def test_store_probe_first_ask_does_not_wait_forever() -> None:
+    probe = Probe()
+    probe.release.clear()
+    checker = StoreProbe(probe, max_age_s=1.0, hang_after_s=0.2)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        checker.check()
+    assert time.monotonic() - started < 2.0
+    probe.release.set()
