@@ -72,6 +72,8 @@ def _answers(address: str, port: int, path: str) -> bool:
 @contextmanager
 def image_target(image: str, pin: bool, healthcheck: bool) -> Iterator[Target]:
     docker = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
+    if subprocess.run([docker, "image", "inspect", image], capture_output=True).returncode:
+        sys.exit(f"no image {image}: build it with scripts/docker-build.sh, or use --checkout")
     name = f"grodt-bench-http-{os.getpid()}"
     # No published ports: on loopback they pass Docker's userland proxy, whose copying adds
     # its own latency tail. The container's bridge address is reached through the kernel only.
