@@ -4,6 +4,8 @@ The Dockerfile's `core` stage compiles every module of grodtd/core to a C extens
 tests prove that each one really loads as an extension in the image, and that a backtest run
 by the image gives the very same report (every trade, fee and equity figure) as the same
 backtest run here by the interpreted source, so compiling changed the speed and nothing else.
+The build without a compiler (`--interpreted-core`, for machines without a Debian mirror) is
+built too and must say so and give that same report.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_docker.engine import Docker
+from tests.integration.test_docker.engine import IMAGE_TAG, Docker
 from tests.support.daemon import REPO
 
 pytestmark = pytest.mark.docker
@@ -69,3 +71,22 @@ def test_compiled_backtest_matches_the_interpreted_source(engine: Docker, image:
     source_report = _report(here.stdout)
     assert source_report["trades"] > 10, "too few trades for the comparison to mean anything"
     assert _report(in_image.stdout) == source_report
+
+
+def test_the_interpreted_core_build_works_and_trades_the_same(engine: Docker, image: str) -> None:
+    tag = f"{IMAGE_TAG}-interpreted-core"
+    built = subprocess.run(
+        [str(REPO / "scripts" / "docker-build.sh"), "--interpreted-core", "--tag", tag],
+        cwd=REPO,
+        env={**os.environ, "DOCKER": engine.binary},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-4000:]
+    version = engine.run("run", "--rm", "--network", "none", tag, "version", "--json")
+    assert json.loads(version.stdout)["core"] == "interpreted"
+    interpreted = engine.run("run", "--rm", "--network", "none", tag, *BACKTEST, timeout=300)
+    compiled = engine.run("run", "--rm", "--network", "none", image, *BACKTEST, timeout=300)
+    assert _report(interpreted.stdout) == _report(compiled.stdout)
