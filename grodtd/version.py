@@ -13,6 +13,7 @@ import subprocess
 from importlib import import_module, metadata
 from importlib.machinery import ExtensionFileLoader
 from pathlib import Path
+from pkgutil import walk_packages
 
 from grodtd.view import BuildInfo
 
@@ -46,14 +47,20 @@ def revision() -> str:
     return "unknown"
 
 
+def core_modules() -> dict[str, bool]:
+    """Every module of ``grodtd.core`` and whether it runs compiled (a mypyc C extension)."""
+    core = import_module("grodtd.core")
+    names = ["grodtd.core", *(m.name for m in walk_packages(core.__path__, "grodtd.core."))]
+    return {name: isinstance(import_module(name).__loader__, ExtensionFileLoader) for name in names}
+
+
 def core_build() -> str:
     """``compiled`` when the trading core runs as the image's mypyc build, else ``interpreted``.
 
     The image compiles ``grodtd.core`` to C extensions (docker/Dockerfile); a checkout runs the
     same modules as Python source. Both behave the same, the compiled one is faster.
     """
-    engine = import_module("grodtd.core.engine")
-    return "compiled" if isinstance(engine.__loader__, ExtensionFileLoader) else "interpreted"
+    return "compiled" if all(core_modules().values()) else "interpreted"
 
 
 def build_info(environment: str) -> BuildInfo:

@@ -14,21 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import REPO, DaemonProcess, free_port
-
-
-def grodt(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("GRODT_")}
-    return subprocess.run(
-        [sys.executable, "-m", "grodtd", *args],
-        cwd=REPO,
-        env={**base, "GRODT_CONFIG_DIR": str(REPO / "configs"), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+from tests.support.daemon import REPO, DaemonProcess, free_port, grodt, grodt_env
 
 
 def copy_configs(tmp_path: Path) -> Path:
@@ -182,12 +168,10 @@ def test_healthcheck_fails_on_anything_but_an_http_200(
 
 def test_output_cut_short_by_the_reader_is_no_traceback() -> None:
     # `grodt backtest --json | head -c 0`: the reader closes the pipe before the report.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRODT_")}
-    env["GRODT_CONFIG_DIR"] = str(REPO / "configs")
     with subprocess.Popen(
         [sys.executable, "-m", "grodtd", "backtest", "--days", "2", "--json", "--no-progress"],
         cwd=REPO,
-        env=env,
+        env=grodt_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     ) as proc:

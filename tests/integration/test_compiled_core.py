@@ -26,16 +26,15 @@ pytestmark = pytest.mark.slow
 # pytest starts pins it: pytest may put the repository on sys.path later, but submodules are
 # looked up through the package's own __path__, never sys.path again.
 _RUN_CORE_TESTS = """
-import importlib, pkgutil, sys
-from importlib.machinery import ExtensionFileLoader
+import sys
 import grodtd.core as core
+from grodtd.version import core_modules
 import pytest
-names = [m.name for m in pkgutil.walk_packages(core.__path__, "grodtd.core.")]
-interpreted = [n for n in names
-               if not isinstance(importlib.import_module(n).__loader__, ExtensionFileLoader)]
-if len(names) < 10 or interpreted:
-    sys.exit(f"not a compiled core: {len(names)} modules, interpreted: {interpreted}")
-print(f"compiled core: {len(names)} modules from {core.__path__[0]}", flush=True)
+modules = core_modules()
+interpreted = [name for name, compiled in modules.items() if not compiled]
+if len(modules) < 10 or interpreted:
+    sys.exit(f"not a compiled core: {len(modules)} modules, interpreted: {interpreted}")
+print(f"compiled core: {len(modules)} modules from {core.__path__[0]}", flush=True)
 code = pytest.main(sys.argv[1:])
 # And the tests really used them: no interpreted core module crept in during the run.
 crept = [n for n, m in sys.modules.items() if n.startswith("grodtd.core.")

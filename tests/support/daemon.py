@@ -41,6 +41,26 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.1, what: str = 
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
+def grodt_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This environment without any GRODT_* variable, reading the repository's configs/."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GRODT_")}
+    return {**base, "GRODT_CONFIG_DIR": str(REPO / "configs"), **(extra or {})}
+
+
+def grodt(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m grodtd ARGS` from the repository, as a user runs the `grodt` command."""
+    return subprocess.run(
+        [sys.executable, "-m", "grodtd", *args],
+        cwd=REPO,
+        env=grodt_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 class DaemonProcess:
     def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
         self.data_dir = data_dir
@@ -49,15 +69,15 @@ class DaemonProcess:
         self.metrics_port = free_port()
         self.log_path = data_dir.parent / f"{data_dir.name}-stdout.log"
         self.err_path = data_dir.parent / f"{data_dir.name}-stderr.log"
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("GRODT_")},
-            "GRODT_CONFIG_DIR": str(REPO / "configs"),
-            "GRODT_DATA_DIR": str(data_dir),
-            "GRODT_WEB_PORT": str(self.web_port),
-            "GRODT_METRICS_PORT": str(self.metrics_port),
-            "GRODT_CONTROL_TOKEN": CONTROL_TOKEN,
-            **(env or {}),
-        }
+        self.env = grodt_env(
+            {
+                "GRODT_DATA_DIR": str(data_dir),
+                "GRODT_WEB_PORT": str(self.web_port),
+                "GRODT_METRICS_PORT": str(self.metrics_port),
+                "GRODT_CONTROL_TOKEN": CONTROL_TOKEN,
+                **(env or {}),
+            }
+        )
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

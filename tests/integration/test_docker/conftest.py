@@ -7,14 +7,12 @@ missing engine skips these tests loudly; under CI=true it fails them (.ci/run st
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.test_docker.engine import IMAGE_TAG, REPO, Docker, DockerError
+from tests.integration.test_docker.engine import IMAGE_TAG, Docker, DockerError
 from tests.support.tools import in_ci
 
 BUILD_TIMEOUT_S = 1200.0
@@ -45,22 +43,13 @@ def engine() -> Docker:
 def image(engine: Docker, timings: dict[str, float]) -> str:
     """The id of the GRODT image, built (or reused) by scripts/docker-build.sh."""
     started = time.monotonic()
-    result = subprocess.run(
-        [str(REPO / "scripts" / "docker-build.sh"), "--tag", IMAGE_TAG],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT_S,
-        env={**os.environ, "DOCKER": engine.binary},
-        check=False,
-    )
-    timings["image build (scripts/docker-build.sh)"] = time.monotonic() - started
-    if result.returncode != 0:
-        pytest.fail(
-            f"scripts/docker-build.sh failed ({result.returncode}):\n{result.stderr[-4000:]}",
-            pytrace=False,
-        )
-    return result.stdout.strip().splitlines()[-1]
+    try:
+        image_id = engine.build(IMAGE_TAG)
+    except DockerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    finally:
+        timings["image build (scripts/docker-build.sh)"] = time.monotonic() - started
+    return image_id
 
 
 @pytest.fixture

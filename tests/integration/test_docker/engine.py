@@ -60,6 +60,23 @@ class Docker:
             )
         return result
 
+    def build(self, tag: str, *options: str, timeout: float = 1200.0) -> str:
+        """scripts/docker-build.sh as an operator runs it (it reuses unchanged builds); the id."""
+        result = subprocess.run(
+            [str(REPO / "scripts" / "docker-build.sh"), "--tag", tag, *options],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "DOCKER": self.binary},
+            check=False,
+        )
+        if result.returncode != 0:
+            raise DockerError(
+                f"scripts/docker-build.sh failed ({result.returncode}):\n{result.stderr[-4000:]}"
+            )
+        return result.stdout.strip().splitlines()[-1]
+
     def answers(self) -> bool:
         try:
             return self.run("info", "--format", "{{.ServerVersion}}", check=False).returncode == 0
