@@ -5,7 +5,7 @@
 # developer machine that lacks them; under CI=true they fail instead (.ci/run installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh --all-groups
+scripts/bootstrap.sh --all-groups --all-extras  # extras: psycopg, for the PostgreSQL store tests
 bin=.venv/bin
 
 echo "== ruff"

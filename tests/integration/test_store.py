@@ -1,13 +1,13 @@
 """SqlStore against a real SQLite file: schema, round trips, idempotency, paging, writability,
 concurrency and crash safety under SIGKILL.
 
-PostgreSQL is not exercised here: psycopg is an optional extra that is not installed in the
-development environment, and a test that pretends would prove nothing.
+The PostgreSQL tests at the end run against a real server named by GRODT_TEST_POSTGRES_URL
+(.ci/run starts one with scripts/ci-postgres.sh); without one they skip on a developer machine
+and fail in CI.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import shutil
@@ -47,6 +47,7 @@ from grodtd.core.models import (
 )
 from grodtd.core.ports import UnitOfWork
 from grodtd.migrations import head_revision
+from tests.support.postgres import fresh_database
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 
@@ -673,42 +674,27 @@ def test_sigkill_at_random_moments_leaves_a_consistent_store(db_path: Path) -> N
     assert advanced >= 8, progress
 
 
-# -- PostgreSQL (opt-in) ----------------------------------------------------------------------
+# -- PostgreSQL (a real server; CI starts one) ------------------------------------------------
 
 
-def test_postgres_url_without_driver_tells_what_to_install() -> None:
-    if importlib.util.find_spec("psycopg") is not None:
-        pytest.skip("psycopg is installed: the missing-driver message cannot be shown")
+def test_postgres_url_without_driver_tells_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As on an install without the postgres extra: importing psycopg fails.
+    monkeypatch.setitem(sys.modules, "psycopg", None)
     with pytest.raises(StoreError, match=r"grodt\[postgres\]"):
         SqlStore("postgresql+psycopg://grodt@127.0.0.1:1/grodt")
 
 
 @pytest.fixture
 def pg_store() -> Iterator[SqlStore]:
-    """A SqlStore on a brand-new database of a real PostgreSQL server.
-
-    Opt-in: set GRODT_TEST_POSTGRES_URL to a server URL whose user may create databases, e.g.
-    ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``, with the ``postgres`` extra
-    (psycopg) installed. Without both the test is skipped, never imitated.
-    """
-    admin_url = os.environ.get("GRODT_TEST_POSTGRES_URL")
-    if not admin_url:
-        pytest.skip("GRODT_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
-    pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
-    from sqlalchemy import make_url, text
-
-    name = f"grodt_test_{os.getpid()}_{random.randrange(1 << 30)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    store = SqlStore(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
-    try:
-        yield store
-    finally:
-        store.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}"'))
-        admin.dispose()
+    """A SqlStore on a brand-new database of the real PostgreSQL server (tests/support/postgres)."""
+    with fresh_database() as url:
+        store = SqlStore(url)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 def test_postgres_round_trip_idempotency_and_paging(pg_store: SqlStore) -> None:
