@@ -43,23 +43,39 @@ class PaperBrokerParams:
             )
 
 
-class PaperBroker:
-    """Implements ``Broker``; open orders are kept per symbol so a bar looks at its own only."""
+# How many finished (filled or cancelled) order ids the broker remembers, see PaperBroker.
+REMEMBERED_FINISHED_ORDERS = 10_000
 
-    def __init__(self, params: PaperBrokerParams | None = None) -> None:
+
+class PaperBroker:
+    """Implements ``Broker``; open orders are kept per symbol so a bar looks at its own only.
+
+    Re-submitting an open or recently finished order id is ignored. The engine re-submits only
+    the orders its store still holds as pending: live ones, or ones from before a restart, which
+    a new broker never saw. So only the newest ``remember_finished`` finished ids are kept:
+    remembering every id would grow without end in a daemon that trades for months.
+    """
+
+    def __init__(
+        self,
+        params: PaperBrokerParams | None = None,
+        *,
+        remember_finished: int = REMEMBERED_FINISHED_ORDERS,
+    ) -> None:
         self.params = params if params is not None else PaperBrokerParams()
         self._fee = self.params.fee_bps / 10_000.0
         self._slip = self.params.slippage_bps / 10_000.0
         # symbol -> {client order id -> order}, in submission order.
         self._open: dict[str, dict[str, Order]] = {}
         self._open_symbol: dict[str, str] = {}
-        # Every id ever accepted: a re-submission after a crash must not place it twice.
-        self._seen: set[str] = set()
-        self._filled: set[str] = set()
+        # Finished id -> filled?, oldest first (dicts keep insertion order), at most this many.
+        self._finished: dict[str, bool] = {}
+        self._remember_finished = remember_finished
 
     def submit(self, order: Order) -> None:
-        """Accept ``order``; a client order id seen before is ignored (idempotent re-submit)."""
-        if order.client_order_id in self._seen:
+        """Accept ``order``; an id open or recently finished is ignored (idempotent re-submit)."""
+        oid = order.client_order_id
+        if oid in self._open_symbol or oid in self._finished:
             return
         if not order.qty > 0:
             raise BrokerError(
@@ -70,9 +86,8 @@ class PaperBroker:
                 f"order {order.client_order_id}: a {order.kind.value} order needs a positive "
                 f"price, got {order.price}"
             )
-        self._seen.add(order.client_order_id)
-        self._open.setdefault(order.symbol, {})[order.client_order_id] = order
-        self._open_symbol[order.client_order_id] = order.symbol
+        self._open.setdefault(order.symbol, {})[oid] = order
+        self._open_symbol[oid] = order.symbol
 
     def cancel(self, client_order_id: str) -> None:
         """Remove an open order; unknown, filled or already cancelled ids are a no-op.
@@ -87,6 +102,12 @@ class PaperBroker:
         del book[client_order_id]
         if not book:
             del self._open[symbol]
+        self._finish(client_order_id, filled=False)
+
+    def _finish(self, client_order_id: str, *, filled: bool) -> None:
+        self._finished[client_order_id] = filled
+        if len(self._finished) > self._remember_finished:
+            del self._finished[next(iter(self._finished))]
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """The orders still working, in submission order."""
@@ -95,7 +116,8 @@ class PaperBroker:
         return [o for book in self._open.values() for o in book.values()]
 
     def is_filled(self, client_order_id: str) -> bool:
-        return client_order_id in self._filled
+        """True for a filled order among the open and the remembered finished ones."""
+        return self._finished.get(client_order_id, False)
 
     def on_bar(self, bar: Bar) -> list[Fill]:
         """Fill what ``bar`` triggers among its symbol's older orders, in the order it happened."""
@@ -126,7 +148,7 @@ class PaperBroker:
                 continue  # one-cancels-other: its sibling already closed the position
             fills.append(self._fill(order, price, reference, bar.ts))
             self.cancel(order.client_order_id)
-            self._filled.add(order.client_order_id)
+            self._finish(order.client_order_id, filled=True)
             if is_exit:
                 exit_done = True
                 for sibling in [o for o in book.values() if o.purpose in _EXIT_PURPOSES]:

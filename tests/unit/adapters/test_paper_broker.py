@@ -212,6 +212,23 @@ def test_a_cancelled_order_never_fills_and_cannot_be_revived() -> None:
     assert broker.on_bar(bar(T0 + 60, 100.0, 101.0, 90.0, 91.0)) == []
 
 
+def test_memory_of_finished_orders_is_bounded_to_the_newest() -> None:
+    """A daemon that trades for months must not remember every id it ever filled."""
+    broker = PaperBroker(remember_finished=3)
+    ts = T0
+    for n in range(10):
+        broker.submit(order(f"e{n}", created_ts=ts))
+        ts += 60
+        assert len(broker.on_bar(bar(ts, 100.0, 101.0, 99.0, 100.0))) == 1
+    assert [broker.is_filled(f"e{n}") for n in (6, 7, 8, 9)] == [False, True, True, True]
+
+    for n in (7, 8, 9):  # recent ids: a re-submission is still ignored
+        broker.submit(order(f"e{n}", created_ts=ts))
+    assert broker.open_orders() == []
+    broker.submit(order("e0", created_ts=ts))  # forgotten long ago: taken as a new order
+    assert [o.client_order_id for o in broker.open_orders()] == ["e0"]
+
+
 def test_invalid_orders_are_refused_with_a_broker_error() -> None:
     broker = PaperBroker()
     with pytest.raises(BrokerError, match="qty must be positive"):
