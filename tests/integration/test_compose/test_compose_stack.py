@@ -1,7 +1,8 @@
 """The local stack on a real engine: healthy, scraped, alerting, locked down, and durable.
 
-One bring-up serves every test here (session fixture `stack`); the restart test runs last
-because it stops and starts that stack. Grafana is not part of the local stack (no image can be
+One bring-up serves every test here (session fixture `stack`, started with the guide's
+`scripts/docker-dev.sh --local up dev`); the restart test runs last because it stops and
+starts that stack. Grafana is not part of the local stack (no image can be
 pulled or built here), so its dashboards are proved through their queries: each one runs
 against this Prometheus after it has scraped the real trading daemon.
 """
@@ -18,13 +19,12 @@ from typing import Any
 import pytest
 
 from tests.integration.test_compose.monitoring import (
-    REPO,
     Query,
     alert_queries,
     dashboard_queries,
     load_alert_rules,
 )
-from tests.integration.test_compose.stack import ComposeStack, compose_binary, wait_for
+from tests.integration.test_compose.stack import ComposeStack, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -105,6 +105,23 @@ def test_daemon_container_runs_hardened(stack: ComposeStack) -> None:
     assert host["LogConfig"]["Type"] == "json-file"
 
 
+def test_control_api_takes_the_token_docker_dev_created_and_nothing_else(
+    stack: ComposeStack,
+) -> None:
+    """The secret file docker-dev.sh wrote on first use is the daemon's control token."""
+    token = stack.control_token
+    assert len(token) == 64, "docker-dev.sh writes 32 random bytes as hex"
+    with stack.web() as client:
+        assert client.post("/api/v1/control/pause").status_code == 401
+        wrong = {"Authorization": f"Bearer {token[::-1]}"}
+        assert client.post("/api/v1/control/pause", headers=wrong).status_code == 401
+        right = {"Authorization": f"Bearer {token}"}
+        paused = client.post("/api/v1/control/pause", headers=right)
+        resumed = client.post("/api/v1/control/resume", headers=right)
+    assert paused.status_code == 200 and paused.json()["accepted"] is True
+    assert resumed.status_code == 200 and resumed.json()["accepted"] is True
+
+
 def test_prometheus_admin_and_lifecycle_apis_are_refused(stack: ComposeStack) -> None:
     with stack.prometheus() as client:
         snapshot = client.post("/api/v1/admin/tsdb/snapshot")
@@ -161,20 +178,6 @@ def _agree(stack: ComposeStack, query: Query) -> Callable[[], bool]:
     return probe
 
 
-def _docker_dev(stack: ComposeStack, *args: str) -> subprocess.CompletedProcess[str]:
-    """scripts/docker-dev.sh --local against this session's project, as an operator runs it."""
-    env = {**stack.env, "COMPOSE_PROJECT_NAME": stack.project, "COMPOSE": compose_binary()}
-    return subprocess.run(
-        [str(REPO / "scripts/docker-dev.sh"), "--local", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def _diagnose(stack: ComposeStack, result: subprocess.CompletedProcess[str]) -> str:
     """What an operator would look at next: the script's output, the services, the logs."""
     state = stack.inspect("grodt")["State"]
@@ -195,14 +198,14 @@ def test_online_backup_and_restore_round_trip(scraped: ComposeStack, tmp_path: P
     """The guide's backup and restore (docker-dev.sh backup/restore) on the live daemon."""
     trades = wait_for("a closed trade", lambda: _trade_ids(scraped), 240, interval=5)
     backup = tmp_path / "grodt.db"
-    result = _docker_dev(scraped, "backup", str(backup))
+    result = scraped.docker_dev("backup", str(backup))
     assert result.returncode == 0, _diagnose(scraped, result)
     with sqlite3.connect(backup) as db:
         assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
         (saved,) = db.execute("select count(*) from trades").fetchone()
     assert saved >= len(trades)
 
-    result = _docker_dev(scraped, "restore", str(backup))
+    result = scraped.docker_dev("restore", str(backup))
     assert result.returncode == 0, _diagnose(scraped, result)
     assert trades <= _trade_ids(scraped), "trades from the backup are missing after restore"
     states = {s["Service"]: s.get("Health") for s in scraped.services()}
@@ -210,13 +213,14 @@ def test_online_backup_and_restore_round_trip(scraped: ComposeStack, tmp_path: P
 
 
 def test_stop_and_start_keep_trades_prometheus_data_and_volumes(scraped: ComposeStack) -> None:
-    """Runs last: `down` without -v, then `up`, must lose neither trades nor samples."""
+    """Runs last: the guide's `docker-dev.sh down` then `up` must lose neither trades nor
+    samples."""
     trades = wait_for("a closed trade", lambda: _trade_ids(scraped), 240, interval=5)
     before = time.time()
     old_samples = scraped.query("count_over_time(grodt_equity_usd[5m])", at=before)
     assert old_samples and float(old_samples[0]["value"][1]) > 0
 
-    scraped.compose("down", timeout=120)
+    scraped.down()
     assert {"grodt-data", "prometheus-data"} <= scraped.volumes(), "down removed a volume"
     scraped.up()
 
