@@ -183,6 +183,10 @@ class RiskState:
     cooldown_until: int = 0
     daily_halted: bool = False
     kill_switches: tuple[tuple[KillSwitchReason, str], ...] = ()
+    # Why the stale-data switch holds: symbols whose own fresh bar clears it, and wall-clock
+    # staleness that any symbol's fresh bar clears.
+    stale_symbols: tuple[tuple[str, str], ...] = ()
+    stale_wallclock: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,9 +70,11 @@ class RiskManager:
         self.cooldown_until = state.cooldown_until
         self.daily_halted = state.daily_halted
         self.kill_switches: dict[KillSwitchReason, str] = dict(state.kill_switches)
-        # A restored stale-data switch is cleared by the next fresh bar of any symbol.
-        self.stale_wallclock = _STALE in self.kill_switches
-        self.stale_symbols: dict[str, str] = {}
+        self.stale_symbols: dict[str, str] = dict(state.stale_symbols)
+        # A checkpoint that recorded no cause (written before causes were): any fresh bar clears.
+        self.stale_wallclock = state.stale_wallclock or (
+            _STALE in self.kill_switches and not self.stale_symbols
+        )
         self.broker_errors = 0
         self.paused = False
         self.shutting_down = False
@@ -280,6 +282,8 @@ class RiskManager:
             cooldown_until=self.cooldown_until,
             daily_halted=self.daily_halted,
             kill_switches=tuple(self.kill_switches.items()),
+            stale_symbols=tuple(self.stale_symbols.items()),
+            stale_wallclock=self.stale_wallclock,
         )
 
     def _trip(self, reason: KillSwitchReason, detail: str) -> None:

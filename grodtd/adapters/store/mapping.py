@@ -190,6 +190,8 @@ def risk_to_json(risk: RiskState) -> str:
             "cooldown_until": risk.cooldown_until,
             "daily_halted": risk.daily_halted,
             "kill_switches": [[reason.value, why] for reason, why in risk.kill_switches],
+            "stale_symbols": [[symbol, why] for symbol, why in risk.stale_symbols],
+            "stale_wallclock": risk.stale_wallclock,
         },
         sort_keys=True,
     )
@@ -206,6 +208,9 @@ def risk_from_json(text: str) -> RiskState:
     values = {key: value for key, value in data.items() if key in known}
     values["kill_switches"] = tuple(
         (KillSwitchReason(reason), why) for reason, why in values.get("kill_switches", ())
+    )
+    values["stale_symbols"] = tuple(
+        (symbol, why) for symbol, why in values.get("stale_symbols", ())
     )
     return RiskState(**values)
 

@@ -24,6 +24,10 @@ risk_states = st.builds(
     kill_switches=st.lists(
         st.tuples(st.sampled_from(KillSwitchReason), st.text(max_size=40)), max_size=3
     ).map(tuple),
+    stale_symbols=st.dictionaries(st.text(min_size=1, max_size=12), st.text(max_size=40)).map(
+        lambda d: tuple(d.items())
+    ),
+    stale_wallclock=st.booleans(),
 )
 
 checkpoints = st.builds(

@@ -92,6 +92,23 @@ def test_stale_data_kill_switch_trips_on_a_gap_and_clears_on_fresh_bars() -> Non
     assert not risk.kill_switches
 
 
+def test_a_restored_stale_switch_waits_for_the_symbol_that_tripped_it() -> None:
+    risk = RiskManager(RiskParams(max_bar_gap_seconds=300))
+    risk.bar_gap("ETH-USD", 900)
+    again = RiskManager(RiskParams(max_bar_gap_seconds=300), risk.state())  # a restart
+    again.bar_gap("BTC-USD", 60)
+    assert again.entries_blocked(0), "a fresh BTC bar must not clear ETH's stale data"
+    again.bar_gap("ETH-USD", 60)
+    assert not again.entries_blocked(0)
+
+
+def test_a_stale_switch_from_a_checkpoint_without_causes_clears_on_any_fresh_bar() -> None:
+    kill = ((KillSwitchReason.STALE_MARKET_DATA, "ETH-USD: 900 s between consecutive bars"),)
+    risk = RiskManager(RiskParams(), RiskState(kill_switches=kill))
+    risk.bar_gap("BTC-USD", 60)
+    assert not risk.entries_blocked(0)
+
+
 def test_wall_clock_staleness_is_cleared_by_the_next_fresh_bar() -> None:
     risk = RiskManager(RiskParams())
     risk.report_stale_data("no bar for 120 s of wall time")
