@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import textwrap
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -568,7 +569,14 @@ def test_unwritable_data_dir_as_the_container_user() -> None:
     try:
         volume.chmod(0o755)
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        # Earlier tests leave threads behind, so Python warns that fork() may deadlock: a lock
+        # another thread held is copied held. The child below takes no such lock (setuid,
+        # mkdir, a temporary file, one write, os._exit), so the warning does not apply here.
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", "This process .* is multi-threaded", DeprecationWarning
+            )
+            pid = os.fork()
         if pid == 0:  # child: report the problem line through the pipe, never return
             os.close(read_end)
             try:
