@@ -1,15 +1,16 @@
 # Shortcuts; each target is a thin wrapper over a script in scripts/.
 .PHONY: run test backtest image stack clean
 
+# --inexact: add what the daemon needs but keep the test tools `make test` installed.
 run:  ## Run the daemon on the embedded simulator (dashboard: http://127.0.0.1:8000)
-	@scripts/bootstrap.sh
+	@scripts/bootstrap.sh --inexact
 	.venv/bin/grodt run
 
 test:  ## Every test tier, with coverage
 	scripts/test.sh
 
 backtest:  ## 30 simulated days, two symbols
-	@scripts/bootstrap.sh
+	@scripts/bootstrap.sh --inexact
 	.venv/bin/grodt backtest --days 30
 
 image:  ## Build the container image without a registry
