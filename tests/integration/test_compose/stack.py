@@ -162,10 +162,13 @@ class ComposeStack:
     def control_token(self) -> str:
         return (self.secrets_dir / "grodt_control_token").read_text().strip()
 
-    def docker_dev(self, *args: str, timeout: float = 330) -> subprocess.CompletedProcess[str]:
+    def docker_dev(
+        self, *args: str, timeout: float = 330, extra_env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """scripts/docker-dev.sh --local against this project, as an operator runs it."""
         env = {
             **self.env,
+            **(extra_env or {}),
             "COMPOSE_PROJECT_NAME": self.project,
             "COMPOSE": compose_binary(),
             "STACK_SECRETS_DIR": str(self.secrets_dir),

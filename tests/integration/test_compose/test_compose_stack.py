@@ -24,7 +24,7 @@ from tests.integration.test_compose.monitoring import (
     dashboard_queries,
     load_alert_rules,
 )
-from tests.integration.test_compose.stack import ComposeStack, wait_for
+from tests.integration.test_compose.stack import ComposeStack, docker_binary, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -212,9 +212,44 @@ def test_online_backup_and_restore_round_trip(scraped: ComposeStack, tmp_path: P
     assert states["grodt"] == "healthy"
 
 
+def test_upgrade_recreates_only_the_daemon_and_keeps_its_trades(scraped: ComposeStack) -> None:
+    """The guide's upgrade: a new image, then `docker-dev.sh up` again. Compose must recreate
+    the daemon alone, on the same volume, and the new daemon must resume every trade."""
+    trades = wait_for("a closed trade", lambda: _trade_ids(scraped), 240, interval=5)
+    old_grodt, old_prometheus = scraped.container_id("grodt"), scraped.container_id("prometheus")
+    # A new release as far as Docker can tell: another image id, the same application.
+    new_image = f"grodt:upgrade-{scraped.project}"
+    build = subprocess.run(
+        [docker_binary(), "build", "--label", "upgrade-test=1", "--tag", new_image, "-"],
+        input=f"FROM {scraped.env['IMAGE_GRODT_LOCAL']}\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    try:
+        result = scraped.docker_dev("up", "dev", extra_env={"IMAGE_GRODT_LOCAL": new_image})
+        assert result.returncode == 0, _diagnose(scraped, result)
+        assert scraped.container_id("prometheus") == old_prometheus, "Prometheus was recreated"
+        assert scraped.container_id("grodt") != old_grodt, "the daemon kept the old container"
+        assert scraped.inspect("grodt")["Config"]["Image"] == new_image
+        assert trades <= _trade_ids(scraped), "trades were lost in the upgrade"
+        with scraped.web() as client:
+            assert client.get("/ready").status_code == 200
+    finally:
+        # Untags only while a container still uses it; the restart test below rolls back.
+        subprocess.run(
+            [docker_binary(), "image", "rm", "--force", new_image],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+
+
 def test_stop_and_start_keep_trades_prometheus_data_and_volumes(scraped: ComposeStack) -> None:
-    """Runs last: the guide's `docker-dev.sh down` then `up` must lose neither trades nor
-    samples."""
+    """Runs last: the guide's `docker-dev.sh down` then `up` (back on the original image, a
+    rollback after the upgrade test) must lose neither trades nor samples."""
     trades = wait_for("a closed trade", lambda: _trade_ids(scraped), 240, interval=5)
     before = time.time()
     old_samples = scraped.query("count_over_time(grodt_equity_usd[5m])", at=before)
