@@ -63,6 +63,7 @@ def test_dashboard_shows_live_equity_and_trades(
     assert row.count() == 1
     assert "ETH-USD" in row.first.inner_text()
     assert "42.00" in row.first.inner_text()
+    assert "3,000.00" in row.first.inner_text(), "prices keep their cents so columns line up"
     assert canvas_ink(watched) > 500
     assert page.locator("#equity-empty").is_hidden()
 

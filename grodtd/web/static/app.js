@@ -14,8 +14,10 @@
     Number(x).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const pct = (x) => (Number(x) * 100).toFixed(2) + " %";
   const num = (x) => Number(x).toLocaleString("en-US", { maximumFractionDigits: 6 });
-  // Prices: cents for big quotes, more digits only where a coin is cheap enough to need them.
+  // Prices: cents for big quotes, more digits only where a coin is cheap enough to need them;
+  // always at least the cents, so a column of prices lines up (2,589.80 under 59,141.08).
   const price = (x) => Number(x).toLocaleString("en-US", {
+    minimumFractionDigits: 2,
     maximumFractionDigits: Math.abs(Number(x)) >= 100 ? 2 : 6,
   });
   const time = (iso) => (iso ? iso.replace("T", " ").replace("Z", " UTC") : "-");
