@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A PostgreSQL server for the store's PostgreSQL tests, for CI (.ci/run) on a fresh machine, as
-# root: install Debian's postgresql when missing, start its cluster, give the postgres role a
-# fresh random password, wait until it answers on 127.0.0.1, and print the SQLAlchemy URL on
-# stdout (everything else goes to stderr):
+# root: install Debian's postgresql when missing, start its cluster, wait until it answers on
+# 127.0.0.1, give the test role `grodt_test` (created when missing; it may create databases and
+# nothing more, and no other role is touched) a fresh random password, and print the
+# SQLAlchemy URL on stdout (everything else goes to stderr):
 #     export GRODT_TEST_POSTGRES_URL=$(scripts/ci-postgres.sh)
 # Fails loudly when the server does not come up: the PostgreSQL tests must fail, never skip, in CI.
 set -euo pipefail
@@ -41,7 +42,11 @@ pg_isready -q -h 127.0.0.1 -p "$port" || {
     exit 1
 }
 
+role=grodt_test
 password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
-runuser -u postgres -- psql -q -p "$port" -c "ALTER ROLE postgres PASSWORD '$password'" >&2
-say "PostgreSQL $version answers on 127.0.0.1:$port"
-echo "postgresql+psycopg://postgres:$password@127.0.0.1:$port/postgres"
+runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -p "$port" >&2 <<SQL
+SELECT 'CREATE ROLE $role' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role')\\gexec
+ALTER ROLE $role LOGIN CREATEDB NOSUPERUSER PASSWORD '$password';
+SQL
+say "PostgreSQL $version answers on 127.0.0.1:$port (role $role)"
+echo "postgresql+psycopg://$role:$password@127.0.0.1:$port/postgres"
