@@ -9,8 +9,6 @@ that scraped the real daemon in tests/integration/test_compose/test_compose_stac
 from __future__ import annotations
 
 import configparser
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from tests.integration.test_compose.monitoring import (
     load_dashboards,
     metric_names,
 )
+from tests.support.tools import require_tool
 
 REQUIRED_ALERTS = {
     "GrodtDown",
@@ -68,13 +67,7 @@ DASHBOARD_MUST_SHOW = {
 
 
 def _promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        message = "promtool is missing: apt-get install -y prometheus"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return require_tool("promtool", "apt-get install -y prometheus")
 
 
 def _run_promtool(*args: str, cwd: Path = PROMETHEUS_DIR) -> subprocess.CompletedProcess[str]:

@@ -188,11 +188,8 @@ class ComposeStack:
     def compose(
         self, *args: str, timeout: float = 300, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        cmd = [compose_binary(), "-p", self.project]
-        for path in self.files:
-            cmd += ["-f", str(path)]
         result = subprocess.run(
-            [*cmd, *args],
+            [compose_binary(), "-p", self.project, *self._file_args(), *args],
             env=self.compose_env,
             capture_output=True,
             text=True,

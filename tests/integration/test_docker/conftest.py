@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.integration.test_docker.engine import IMAGE_TAG, Docker, DockerError
-from tests.support.tools import in_ci
+from tests.support.tools import unavailable
 
 BUILD_TIMEOUT_S = 1200.0
 # Durations worth seeing in the report (build, start to healthy, stop), kept on the config.
@@ -30,13 +30,10 @@ def engine() -> Docker:
     docker = Docker()
     if docker.answers():
         return docker
-    message = (
+    unavailable(
         f"no Docker engine answers to {docker.binary}: start one "
         "(as root: scripts/ci-docker-engine.sh)"
     )
-    if in_ci():
-        pytest.fail(f"CI must provide a Docker engine: {message}", pytrace=False)
-    pytest.skip(f"SKIPPED LOUDLY: {message}")
 
 
 @pytest.fixture(scope="session")

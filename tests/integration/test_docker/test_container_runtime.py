@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.integration.test_docker.engine import Docker, http_get_json
-from tests.support.tools import in_ci
+from tests.support.tools import unavailable
 
 pytestmark = pytest.mark.docker
 
@@ -144,10 +144,7 @@ def _all_orders(docker: Docker, name: str) -> list[dict[str, Any]]:
 def root_owned_dir() -> Iterator[Path]:
     """A host directory owned by root with mode 0755: the runtime user cannot write it."""
     if os.geteuid() != 0:
-        message = "needs root on the host to make a root-owned directory"
-        if in_ci():
-            pytest.fail(f"CI runs as root: {message}", pytrace=False)
-        pytest.skip(message)
+        unavailable("needs root on the host to make a root-owned directory (CI runs as root)")
     path = Path(tempfile.mkdtemp(prefix="grodt-test-ro-"))
     path.chmod(0o755)
     try:
