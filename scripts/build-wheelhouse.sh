@@ -64,7 +64,8 @@ for candidate in "${PIP_PYTHON:-}" python3.13 python3.12 python3 /root/.pyenv/ve
     fi
 done
 [ -n "$pip" ] || { echo "build-wheelhouse: no Python with pip found on the host; set PIP_PYTHON" >&2; exit 2; }
-command -v uv >/dev/null || { echo "build-wheelhouse: uv is missing on the host (it exports uv.lock)" >&2; exit 2; }
+# uv exports uv.lock; bootstrap.sh finds it or installs it (no uv on PATH is fine).
+uv=$(scripts/bootstrap.sh --uv)
 
 # Every manylinux tag the base's glibc accepts, newest first, plus the legacy aliases.
 platforms=()
@@ -75,7 +76,8 @@ target=(--only-binary=:all: --implementation cp --python-version "$pyver"
 
 tmp=$(mktemp -d "${dir%/}.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-uv export --frozen --no-dev --no-emit-project --format requirements-txt --quiet -o "$tmp/requirements.txt"
+# shellcheck disable=SC2086  # "python -m uv" is two words on purpose.
+$uv export --frozen --no-dev --no-emit-project --format requirements-txt --quiet -o "$tmp/requirements.txt"
 tr ' ' '\n' <<<"$build_tools" >"$tmp/build-requirements.txt"
 echo "build-wheelhouse: downloading wheels for cp$pyver $machine glibc $glibc" >&2
 # --no-deps: the export is the complete, hashed closure; pip verifies every wheel's hash.

