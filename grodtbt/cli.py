@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from grodtbt.progress import ProgressBar
@@ -19,6 +18,7 @@ from grodtd.markets import sim_params
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
+DEFAULT_DAYS = 30.0
 
 
 def _csv_paths(specs: list[str]) -> dict[str, Path]:
@@ -48,13 +48,18 @@ def run_backtest_command(settings: Settings, args: argparse.Namespace) -> int:
             max_bars = None
             expected = 0
         else:
+            # --symbols and --seed arrive as settings (validated like market.symbols/seed).
             params = sim_params(settings)
-            if args.symbols:
-                params = replace(params, symbols=tuple(args.symbols))
-            if args.seed is not None:
-                params = replace(params, seed=args.seed)
             symbols = params.symbols
-            expected = int(args.days * 86_400 / bar_seconds) * len(symbols)
+            days = DEFAULT_DAYS if args.days is None else args.days
+            expected = int(days * 86_400 / bar_seconds) * len(symbols)
+            if expected == 0:
+                print(
+                    f"grodt: --days {days:g} is shorter than one bar of {bar_seconds} s: "
+                    "give more days",
+                    file=sys.stderr,
+                )
+                return EXIT_CONFIG
             bars = SimMarket(params).bars()
             max_bars = expected
         progress = None

@@ -16,25 +16,28 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import structlog
 
 from grodtd.adapters.paper_broker import PaperBroker, PaperBrokerParams
 from grodtd.adapters.store import SqlStore
 from grodtd.config import Settings, check_data_dir
+from grodtd.control import DurableControl
 from grodtd.core.engine import Engine
 from grodtd.core.events import Observer
-from grodtd.core.ports import MarketData
+from grodtd.core.ports import MarketData, RecoveredState
 from grodtd.daemon_view import Lifecycle, LiveDaemonView
 from grodtd.event_log import EventLogger
 from grodtd.health import Heartbeat, MarketDataClock, StoreProbe
 from grodtd.markets import build_market
 from grodtd.metrics import Metrics
 from grodtd.runner import LiveRunner, Pacing
-from grodtd.servers import EmbeddedServer, embedded_server
+from grodtd.servers import EmbeddedServer, StartupError, embedded_server, listen
 from grodtd.version import build_info
 from grodtd.web_app import create_app
 
@@ -44,10 +47,6 @@ log = structlog.stdlib.get_logger("grodtd.app")
 _WATCHDOG_SECONDS = 1.0
 # How long a successful store write probe is trusted by readiness.
 _STORE_PROBE_SECONDS = 1.0
-
-
-class StartupError(Exception):
-    """The daemon could not start for a reason outside configuration (a port in use...)."""
 
 
 @dataclass
@@ -150,15 +149,12 @@ class Daemon:
         return 0
 
     async def _await_servers_started(self, servers: list[asyncio.Task[None]]) -> None:
-        """Wait for both listeners; a port in use ends start-up with a clear message."""
+        """Wait for both servers (their sockets are bound already, see ``build_daemon``)."""
         while not (self.web.started and self.metrics_server.started):
             for task, what in zip(servers, ("web", "metrics"), strict=True):
                 if task.done():
-                    port = self.settings.web.port if what == "web" else self.settings.metrics.port
-                    raise StartupError(
-                        f"the {what} server could not listen on port {port}: is another "
-                        f"process using it? Set GRODT_{what.upper()}_PORT to a free port."
-                    )
+                    error = task.exception() if not task.cancelled() else None
+                    raise StartupError(f"the {what} server did not start: {error!r}")
             await asyncio.sleep(0.01)
 
     async def _watch_market_data(self) -> None:
@@ -182,12 +178,46 @@ def build_daemon(
 
     ``market`` replaces the configured data source and ``observers`` are added to the
     engine's; tests use them to stall the feed or the engine thread on purpose.
+
+    The order is the operator's: the store is locked before anything touches it (a second
+    daemon exits 2 naming the first), then migrated and read, then both ports are bound (a
+    port in use exits 1 naming its variable), and only then does anything trade.
     """
     if settings.database_url is None:
         check_data_dir(settings.data_dir)
     store = SqlStore(settings.effective_database_url())
-    store.migrate()
-    recovered = store.load()
+    sockets: list[socket.socket] = []
+    try:
+        store.lock_exclusive()
+        store.migrate()
+        recovered = store.load()
+        sockets.append(
+            listen(settings.web.host, settings.web.port, what="web", variable="GRODT_WEB_PORT")
+        )
+        sockets.append(
+            listen(
+                settings.metrics.host,
+                settings.metrics.port,
+                what="metrics",
+                variable="GRODT_METRICS_PORT",
+            )
+        )
+        return _assemble(settings, store, recovered, sockets, market, observers)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        store.close()
+        raise
+
+
+def _assemble(
+    settings: Settings,
+    store: SqlStore,
+    recovered: RecoveredState,
+    sockets: list[socket.socket],
+    market: MarketData | None,
+    observers: Sequence[Observer],
+) -> Daemon:
     market = market or build_market(settings)
     broker = PaperBroker(
         PaperBrokerParams(
@@ -218,7 +248,7 @@ def build_daemon(
         market_clock,
     )
     lifecycle = Lifecycle()
-
+    control = DurableControl(engine, store.save_intent, recovered.intent)
     store_probe = StoreProbe(store.check_writable, max_age_s=_STORE_PROBE_SECONDS)
 
     view = LiveDaemonView(
@@ -229,13 +259,12 @@ def build_daemon(
         market_clock,
         lifecycle,
         store_check=store_probe.check,
+        intent=lambda: control.intent,
         heartbeat_timeout_s=settings.health.heartbeat_timeout_seconds,
         stale_after_s=settings.health.market_data_stale_seconds,
     )
     token = settings.control_token.get_secret_value() if settings.control_token else None
-    web = embedded_server(
-        create_app(view, engine, control_token=token), settings.web.host, settings.web.port
-    )
+    web = embedded_server(create_app(view, control, control_token=token), sockets[0])
 
     def refresh_metrics() -> None:
         metrics.refresh(
@@ -243,17 +272,24 @@ def build_daemon(
             ready=view.readiness().ok,
             market_data_age=market_clock.ages(),
             heartbeat_age=heartbeat.age(),
+            market_data_ended=market_clock.ended is not None,
         )
 
-    metrics_server = embedded_server(
-        metrics.asgi_app(refresh_metrics), settings.metrics.host, settings.metrics.port
-    )
+    metrics_server = embedded_server(metrics.asgi_app(refresh_metrics), sockets[1])
     if recovered.checkpoint is not None:
         log.info(
             "recovered state from the store",
             bars_processed=recovered.checkpoint.bars_processed,
             open_positions=len(recovered.positions),
             open_orders=len(recovered.open_orders),
+        )
+    if recovered.intent.paused:
+        intent = recovered.intent
+        log.warning(
+            "starting paused: the operator paused new entries before the restart",
+            paused_since=datetime.fromtimestamp(intent.since, UTC).isoformat(),
+            by=intent.by,
+            reason=intent.reason,
         )
     return Daemon(
         settings=settings,

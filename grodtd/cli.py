@@ -14,14 +14,23 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    from grodtd.config import Settings
+    from grodtd.config import LoadedConfig
 
 EXIT_OK = 0
 EXIT_FATAL = 1
 EXIT_CONFIG = 2
+# A backtest longer than ten years of 1-minute bars is a typo, not a plan.
+MAX_BACKTEST_DAYS = 3650.0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error contract: one line naming the option, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CONFIG, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _print_problems(problems: Sequence[str]) -> None:
@@ -29,25 +38,32 @@ def _print_problems(problems: Sequence[str]) -> None:
         print(f"grodt: {problem}", file=sys.stderr)
 
 
-def _load() -> Settings:
+def _load(overrides: Sequence[tuple[tuple[str, ...], Any, str]] = ()) -> LoadedConfig:
     # Imported here: `grodt healthcheck`, which Docker runs every few seconds, must start fast
     # and needs neither pydantic nor YAML.
-    from grodtd.config import load_settings
+    from grodtd.config import load_config
 
-    return load_settings()
+    return load_config(overrides=overrides)
 
 
 def cmd_run(_: argparse.Namespace) -> int:
     # Imported here so that `grodt healthcheck`, run every few seconds by Docker, stays light.
     import asyncio
 
+    import structlog
+
     from grodtd.adapters.store import StoreError
     from grodtd.app import StartupError, run_daemon
     from grodtd.config import ConfigError
     from grodtd.logs import configure_logging
 
-    settings = _load()
+    loaded = _load()
+    settings = loaded.settings
     configure_logging(settings.log.level, settings.log.format, secrets=settings.secret_values())
+    if loaded.warnings:
+        log = structlog.stdlib.get_logger("grodtd.config")
+        for warning in loaded.warnings:
+            log.warning("configuration file not read", detail=warning)
     try:
         return asyncio.run(run_daemon(settings))
     except (ConfigError, StoreError) as exc:
@@ -62,21 +78,69 @@ def cmd_run(_: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     from grodtbt.cli import run_backtest_command
 
-    settings = _load()
+    if args.csv and (args.days is not None or args.symbols or args.seed is not None):
+        given = [
+            name for name, value in (("--days", args.days), ("--symbols", args.symbols)) if value
+        ] + (["--seed"] if args.seed is not None else [])
+        _print_problems(
+            [
+                f"{', '.join(given)} cannot be combined with --csv: a CSV backtest replays "
+                "every bar of each file for the symbol named in SYMBOL=PATH; trim the files "
+                "to choose a window"
+            ]
+        )
+        return EXIT_CONFIG
+    # The same rules as the configuration: `--symbols FOO` fails as market.symbols would.
+    overrides: list[tuple[tuple[str, ...], Any, str]] = []
+    if args.symbols:
+        overrides.append((("market", "symbols"), args.symbols, "command-line option --symbols"))
+    if args.seed is not None:
+        overrides.append((("market", "seed"), args.seed, "command-line option --seed"))
+    settings = _load(overrides).settings
     return run_backtest_command(settings, args)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     import yaml
 
-    settings = _load()
+    loaded = _load()
+    settings = loaded.settings
     effective = settings.redacted()
-    if args.json:
+    if args.sources is not None:
+        _print_sources(loaded, effective, args.sources)
+    elif args.json:
         print(json.dumps(effective, indent=2, sort_keys=True, default=str))
     else:
         print(yaml.safe_dump(effective, sort_keys=True, default_flow_style=False), end="")
+    for source in loaded.sources:
+        print(f"grodt: read {source}", file=sys.stderr)
+    for warning in loaded.warnings:
+        print(f"grodt: warning: {warning}", file=sys.stderr)
     print(f"grodt: configuration in {settings.config_dir} is valid", file=sys.stderr)
     return EXIT_OK
+
+
+def _print_sources(loaded: LoadedConfig, effective: dict[str, Any], prefix: str) -> None:
+    """One line per effective value: key, value (secrets redacted) and where it came from."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, dict) and node:
+            for key in sorted(node):
+                walk(node[key], (*path, str(key)))
+            return
+        dotted = ".".join(path)
+        if dotted == prefix or dotted.startswith(prefix + ".") or not prefix:
+            source = loaded.source_of(path)
+            rows.append((dotted, json.dumps(node, default=str), source))
+
+    walk(effective, ())
+    if not rows:
+        _print_problems([f"check-config --sources {prefix}: no such key; try without a key"])
+        raise SystemExit(EXIT_CONFIG)
+    width = max(len(key) for key, _, _ in rows)
+    for key, value, source in rows:
+        print(f"{key:<{width}}  {value}  # {source}")
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
@@ -125,8 +189,20 @@ def cmd_version(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of days (got {text!r})") from None
+    if not 0 < days <= MAX_BACKTEST_DAYS:  # also false for nan
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most {MAX_BACKTEST_DAYS:g} days (got {text})"
+        )
+    return days
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="grodt",
         description="GRODT trading daemon. Configuration: configs/*.yaml, GRODT_* variables, "
         "secret files. See docs/configuration.md.",
@@ -139,9 +215,17 @@ def build_parser() -> argparse.ArgumentParser:
     backtest = commands.add_parser(
         "backtest", help="run the same engine over simulated days or CSV files, as fast as possible"
     )
-    backtest.add_argument("--days", type=float, default=30.0, help="simulated days (default 30)")
-    backtest.add_argument("--symbols", nargs="+", help="symbols (default: the configured ones)")
-    backtest.add_argument("--seed", type=int, help="simulator seed (default: the configured one)")
+    backtest.add_argument(
+        "--days", type=_days, help="simulated days, more than 0 (default 30; not with --csv)"
+    )
+    backtest.add_argument(
+        "--symbols",
+        nargs="+",
+        help="simulated symbols such as BTC-USD (default: market.symbols; not with --csv)",
+    )
+    backtest.add_argument(
+        "--seed", type=int, help="simulator seed, 0 or more (default: market.seed; not with --csv)"
+    )
     backtest.add_argument(
         "--csv",
         action="append",
@@ -157,6 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
         "check-config", help="validate the configuration and print it, secrets redacted"
     )
     check.add_argument("--json", action="store_true", help="print JSON instead of YAML")
+    check.add_argument(
+        "--sources",
+        nargs="?",
+        const="",
+        metavar="KEY",
+        help="show where each effective value comes from (file, overlay, variable or "
+        "default); KEY such as market or risk.risk_per_trade narrows the list",
+    )
     check.set_defaults(handler=cmd_check_config)
 
     health = commands.add_parser("healthcheck", help="exit 0 only if the local daemon is healthy")

@@ -5,6 +5,22 @@ strategies.yaml, configs/environments/<GRODT_ENV>.yaml, the overlays named in
 GRODT_CONFIG_OVERLAYS, GRODT_* environment variables, secret files.
 """
 
-from grodtd.settings import REDACTED, ConfigError, Settings, check_data_dir, load_settings
+from grodtd.settings import (
+    REDACTED,
+    ConfigError,
+    LoadedConfig,
+    Settings,
+    check_data_dir,
+    load_config,
+    load_settings,
+)
 
-__all__ = ["REDACTED", "ConfigError", "Settings", "check_data_dir", "load_settings"]
+__all__ = [
+    "REDACTED",
+    "ConfigError",
+    "LoadedConfig",
+    "Settings",
+    "check_data_dir",
+    "load_config",
+    "load_settings",
+]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from grodtd.core.models import EquitySnapshot, Fill, Order, Trade
+from grodtd.core.models import EquitySnapshot, Fill, OperatorIntent, Order, Trade
 from grodtd.core.ports import Page, StoreReader
 from grodtd.core.snapshot import EngineSnapshot
 from grodtd.health import Heartbeat, MarketDataClock, liveness_report, readiness_report
@@ -36,6 +36,7 @@ class LiveDaemonView:
         lifecycle: Lifecycle,
         *,
         store_check: Callable[[], None],
+        intent: Callable[[], OperatorIntent],
         heartbeat_timeout_s: float,
         stale_after_s: float,
     ) -> None:
@@ -46,6 +47,7 @@ class LiveDaemonView:
         self._market_clock = market_clock
         self._lifecycle = lifecycle
         self._store_check = store_check
+        self._intent = intent
         self._heartbeat_timeout_s = heartbeat_timeout_s
         self._stale_after_s = stale_after_s
 
@@ -54,6 +56,9 @@ class LiveDaemonView:
 
     def snapshot(self) -> EngineSnapshot:
         return self._snapshot()
+
+    def intent(self) -> OperatorIntent:
+        return self._intent()
 
     def liveness(self) -> HealthReport:
         return liveness_report(self._heartbeat, self._heartbeat_timeout_s)

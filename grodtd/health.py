@@ -61,6 +61,8 @@ class MarketDataClock:
 
     symbols: tuple[str, ...] = ()
     clock: Clock = time.time
+    # Set when a bounded source (a CSV replay) has delivered its last bar: why no more come.
+    ended: str | None = None
     _last: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     _started: float = field(default=0.0, init=False, repr=False)
 
@@ -195,6 +197,8 @@ def _store_result(store_check: Callable[[], None]) -> CheckResult:
 
 
 def _market_data_result(market_data: MarketDataClock, stale_after_s: float) -> CheckResult:
+    if market_data.ended is not None:
+        return CheckResult("market_data", False, market_data.ended)
     ages = market_data.ages()
     if not ages:
         waited = market_data.max_age()

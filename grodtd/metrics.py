@@ -125,6 +125,11 @@ class Metrics:
             ["symbol"],
             registry=r,
         )
+        self.market_data_ended = Gauge(
+            "grodt_market_data_ended",
+            "1 once a bounded source (a CSV replay) has delivered its last bar.",
+            registry=r,
+        )
         self.decision_latency = Histogram(
             "grodt_decision_latency_seconds",
             "Time from a bar's arrival to the engine's decision.",
@@ -228,6 +233,7 @@ class Metrics:
         ready: bool,
         market_data_age: Mapping[str, float],
         heartbeat_age: float,
+        market_data_ended: bool = False,
     ) -> None:
         """Set every gauge from one consistent snapshot (call right before rendering)."""
         self.ready.set(1 if ready else 0)
@@ -243,6 +249,7 @@ class Metrics:
         self.paused.set(1 if snapshot.paused else 0)
         self.loss_streak.set(snapshot.loss_streak)
         self.heartbeat_age.set(max(0.0, heartbeat_age))
+        self.market_data_ended.set(1 if market_data_ended else 0)
         for symbol, regime in snapshot.regimes.items():
             self._set_regime(symbol, regime)
         for strategy, enabled in snapshot.strategies_enabled.items():

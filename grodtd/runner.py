@@ -24,6 +24,9 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
 
 from grodtd.core.engine import Engine
 from grodtd.core.models import SECONDS_PER_DAY, Bar
@@ -40,6 +43,8 @@ _POLL_SECONDS = 0.005
 _READ_AHEAD = 64
 # Warm-up bars processed before yielding to the other tasks on the loop.
 _WARMUP_SLICE = 2000
+
+log = structlog.stdlib.get_logger("grodtd.runner")
 
 
 class _End:
@@ -160,6 +165,7 @@ class LiveRunner:
         next_tick = self._monotonic()
         current_ts: int | None = None
         warmed = 0
+        traded = 0
         while not self._stop.is_set():
             item = feed.poll()
             if item is None:
@@ -192,11 +198,28 @@ class LiveRunner:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._engine_thread, self._step, bar)
             self._market_clock.record(bar.symbol)
-        # A bounded source (a CSV replay) has ended: keep the daemon alive and let market
-        # data go stale, which readiness reports.
+            traded += 1
+        if self._stop.is_set():
+            return
+        self._source_ended(traded)
+        # Keep the daemon alive (its store and API stay readable); readiness says why it is
+        # not ready, and the operator decides what comes next.
         while not self._stop.is_set():
             self._heartbeat.beat()
             await asyncio.sleep(_MAX_NAP_SECONDS)
+
+    def _source_ended(self, traded: int) -> None:
+        """A bounded source (a CSV replay) delivered its last bar: say so everywhere."""
+        last = self._engine.resume_after
+        newest = max(last.values(), default=0)
+        at = datetime.fromtimestamp(newest, UTC).isoformat().replace("+00:00", "Z")
+        reason = (
+            f"the market data source has ended (last bar {at}, {traded} bars this run): "
+            "no more market data; point market.source or market.replay_paths at more data "
+            "and restart"
+        )
+        self._market_clock.ended = reason
+        log.warning("market data source ended", bars=traded, last_bar=at)
 
     async def _wait_until(self, deadline: float) -> bool:
         """Sleep until ``deadline`` in short naps, beating the heartbeat; True if stopping."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from grodtd.core.models import EquitySnapshot, Fill, Order, Trade
+from grodtd.core.models import EquitySnapshot, Fill, OperatorIntent, Order, Trade
 from grodtd.core.ports import Page
-from grodtd.core.snapshot import Control, EngineSnapshot
+from grodtd.core.snapshot import EngineSnapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +41,39 @@ class BuildInfo:
     python: str
 
 
+@dataclass(frozen=True, slots=True)
+class ControlOutcome:
+    """What became of an operator command: obeyed at once, and durable if the store took it."""
+
+    intent: OperatorIntent
+    durable: bool
+    detail: str = ""
+
+
+class OperatorControl(Protocol):
+    """The one narrow way the web interface steers the daemon.
+
+    The engine obeys from its next bar; the intent is written to the store first, so a pause
+    outlives a restart (``durable`` says whether that write succeeded).
+    """
+
+    def pause(self, by: str, reason: str) -> ControlOutcome:
+        """Stop opening positions; exits, stops and targets keep working."""
+        ...
+
+    def resume(self, by: str, reason: str) -> ControlOutcome:
+        """Allow entries again and clear latched kill switches (the operator has looked)."""
+        ...
+
+
 class DaemonView(Protocol):
     def build_info(self) -> BuildInfo: ...
 
     def snapshot(self) -> EngineSnapshot: ...
+
+    def intent(self) -> OperatorIntent:
+        """The operator's standing intent (paused since when, by whom, why)."""
+        ...
 
     def liveness(self) -> HealthReport: ...
 
@@ -59,4 +88,11 @@ class DaemonView(Protocol):
     def equity_curve(self, limit: int, since_ts: int | None = None) -> list[EquitySnapshot]: ...
 
 
-__all__ = ["BuildInfo", "CheckResult", "Control", "DaemonView", "HealthReport"]
+__all__ = [
+    "BuildInfo",
+    "CheckResult",
+    "ControlOutcome",
+    "DaemonView",
+    "HealthReport",
+    "OperatorControl",
+]

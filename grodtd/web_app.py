@@ -10,20 +10,24 @@ are local files, and the interactive docs UI (which pulls from a CDN) is switche
 import hmac
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BeforeValidator, Field
 
-from grodtd.core.snapshot import Control
-from grodtd.view import DaemonView, HealthReport
-from grodtd.web.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from grodtd.view import ControlOutcome, DaemonView, HealthReport, OperatorControl
+from grodtd.web.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from grodtd.web.schemas import (
     ChecksOut,
+    ControlIn,
     ControlOut,
     EquityPointOut,
     ErrorOut,
@@ -45,6 +49,8 @@ from grodtd.web.schemas import (
 MAX_PAGE = 500
 MAX_OFFSET = 1_000_000_000
 MAX_EQUITY_POINTS = 10_000
+# Only pause and resume take a body (a short JSON object); anything bigger is refused with 413.
+MAX_BODY_BYTES = 16 * 1024
 # Upper bound for an epoch ``since``: year 9999, the last instant ISO 8601 can express.
 MAX_EPOCH = 253_402_300_799
 
@@ -91,7 +97,24 @@ def _since_ts(since: int | datetime | None) -> int | None:
     return since
 
 
-def create_app(view: DaemonView, control: Control, *, control_token: str | None) -> FastAPI:
+def _control_out(action: Literal["pause", "resume"], outcome: ControlOutcome) -> ControlOut:
+    return ControlOut(
+        action=action,
+        accepted=True,
+        paused=outcome.intent.paused,
+        durable=outcome.durable,
+        detail=outcome.detail,
+    )
+
+
+def _actor(request: Request, body: ControlIn | None) -> str:
+    if body is not None and body.by:
+        return body.by
+    client = request.client
+    return f"api ({client.host})" if client is not None else "api"
+
+
+def create_app(view: DaemonView, control: OperatorControl, *, control_token: str | None) -> FastAPI:
     """Build the ASGI app; ``control_token`` None disables pause/resume (every call is 401)."""
     access_log = structlog.stdlib.get_logger("grodtd.access")
     audit_log = structlog.stdlib.get_logger("grodtd.control")
@@ -110,6 +133,7 @@ def create_app(view: DaemonView, control: Control, *, control_token: str | None)
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestContextMiddleware, logger=access_log)
     app.add_middleware(SecurityHeadersMiddleware)
 
@@ -152,7 +176,7 @@ def create_app(view: DaemonView, control: Control, *, control_token: str | None)
 
     @app.get("/api/v1/status", response_model=StatusOut, tags=["read"])
     async def status() -> StatusOut:
-        return status_out(view.snapshot(), view.build_info())
+        return status_out(view.snapshot(), view.build_info(), view.intent())
 
     @app.get("/api/v1/positions", response_model=list[PositionOut], tags=["read"])
     async def positions() -> list[PositionOut]:
@@ -194,11 +218,10 @@ def create_app(view: DaemonView, control: Control, *, control_token: str | None)
         dependencies=[Depends(require_token)],
         tags=["control"],
     )
-    def pause() -> ControlOut:
-        """Stop opening positions; exits, stops and targets keep working."""
-        control.pause()
-        audit_log.info("control_pause")
-        return ControlOut(action="pause", accepted=True)
+    def pause(request: Request, body: Annotated[ControlIn | None, Body()] = None) -> ControlOut:
+        """Stop opening positions; exits, stops and targets keep working. Survives restarts."""
+        reason = body.reason if body is not None else ""
+        return _control_out("pause", control.pause(_actor(request, body), reason))
 
     @app.post(
         "/api/v1/control/resume",
@@ -207,11 +230,10 @@ def create_app(view: DaemonView, control: Control, *, control_token: str | None)
         dependencies=[Depends(require_token)],
         tags=["control"],
     )
-    def resume() -> ControlOut:
+    def resume(request: Request, body: Annotated[ControlIn | None, Body()] = None) -> ControlOut:
         """Allow entries again and clear latched kill switches."""
-        control.resume()
-        audit_log.info("control_resume")
-        return ControlOut(action="resume", accepted=True)
+        reason = body.reason if body is not None else ""
+        return _control_out("resume", control.resume(_actor(request, body), reason))
 
     static_dir = resources.files("grodtd.web") / "static"
     index = static_dir / "index.html"

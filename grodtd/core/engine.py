@@ -113,6 +113,9 @@ class Engine:
             self._risk = RiskManager(params.risk)
             self._last_ts = {}
             self._bars_processed = 0
+        if recovered is not None and recovered.intent.paused:
+            # The operator's pause outlives restarts: no entry before an explicit resume.
+            self._risk.pause()
         self._next_day_ts = (self._risk.day + 1) * SECONDS_PER_DAY
         self._symbols: dict[str, SymbolState] = {}
         self._events: list[Event] = []

@@ -205,3 +205,18 @@ class Checkpoint:
     fees: float = 0.0
     peak_equity: float = 0.0
     risk: RiskState = field(default_factory=RiskState)
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorIntent:
+    """What the operator asked for through the control interface; it survives restarts.
+
+    A paused daemon that came back unpaused after an upgrade or a crash would trade again
+    behind the operator's back, so the store keeps this and the engine starts from it.
+    ``since`` is wall-clock epoch seconds (when the operator acted), not bar time.
+    """
+
+    paused: bool = False
+    since: int = 0
+    by: str = ""
+    reason: str = ""

@@ -16,6 +16,7 @@ from grodtd.core.models import (
     Checkpoint,
     EquitySnapshot,
     Fill,
+    OperatorIntent,
     Order,
     Position,
     Regime,
@@ -84,6 +85,7 @@ class RecoveredState:
     positions: tuple[Position, ...] = ()
     open_orders: tuple[Order, ...] = ()
     recent_trades: tuple[Trade, ...] = field(default_factory=tuple)
+    intent: OperatorIntent = field(default_factory=OperatorIntent)
 
 
 class Store(Protocol):

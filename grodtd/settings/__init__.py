@@ -5,7 +5,15 @@ Import from ``grodtd.config``; this package is its implementation, split by job.
 
 from grodtd.settings.datadir import check_data_dir
 from grodtd.settings.errors import ConfigError
-from grodtd.settings.loader import load_settings
+from grodtd.settings.loader import LoadedConfig, load_config, load_settings
 from grodtd.settings.models import REDACTED, Settings
 
-__all__ = ["REDACTED", "ConfigError", "Settings", "check_data_dir", "load_settings"]
+__all__ = [
+    "REDACTED",
+    "ConfigError",
+    "LoadedConfig",
+    "Settings",
+    "check_data_dir",
+    "load_config",
+    "load_settings",
+]

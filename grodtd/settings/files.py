@@ -173,3 +173,49 @@ def _has_password(value: object) -> bool:
 
 def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or type(exc).__name__
+
+
+def check_unknown_files(
+    config_dir: Path, environments: tuple[str, ...], problems: list[str], warnings: list[str]
+) -> None:
+    """Files in the configuration directory that GRODT would not read.
+
+    A ``risk.yml`` (or ``environments/production.yaml``) is almost always a setting the
+    operator believes is in force, so it is an error rather than a silently ignored file;
+    anything else (notes, backups) only earns a warning. Every other ``*.yaml`` at the top
+    is a possible named overlay (GRODT_CONFIG_OVERLAYS) and is fine.
+    """
+    for path in sorted(config_dir.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            if path.name != "environments":
+                warnings.append(f"{path}: a directory GRODT does not read (only environments/)")
+            continue
+        _check_file(path, path.suffix == ".yaml", problems, warnings)
+    env_dir = config_dir / "environments"
+    if not env_dir.is_dir():
+        return
+    for path in sorted(env_dir.iterdir()):
+        if path.name.startswith(".") or path.is_dir():
+            continue
+        known = path.suffix == ".yaml" and path.stem in environments
+        if path.suffix == ".yaml" and not known:
+            problems.append(
+                f"{path}: not an environment, so it is never read: GRODT_ENV is one of "
+                f"{', '.join(environments)}; rename the file to one of them or remove it"
+            )
+            continue
+        _check_file(path, known, problems, warnings)
+
+
+def _check_file(path: Path, known: bool, problems: list[str], warnings: list[str]) -> None:
+    if known:
+        return
+    if path.suffix == ".yml":
+        problems.append(
+            f"{path}: GRODT reads only .yaml files, so this one is ignored: rename it to "
+            f"{path.with_suffix('.yaml').name}"
+        )
+    else:
+        warnings.append(f"{path}: not a configuration file; GRODT ignores it")

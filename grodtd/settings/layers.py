@@ -23,11 +23,15 @@ class Layers:
 
     tree: dict[str, Any] = field(default_factory=dict)
     origin: dict[KeyPath, tuple[int, str]] = field(default_factory=dict)
+    # Every layer applied, lowest first (a file that set nothing is still listed).
+    sources: list[str] = field(default_factory=list)
     _rank: int = 0
 
     def apply(self, data: Mapping[str, Any], source: str) -> None:
         """Merge ``data`` over the tree: mappings merge key by key, anything else replaces."""
         self._rank += 1
+        if source not in self.sources:
+            self.sources.append(source)
         self._merge(self.tree, data, (), source)
 
     def set(self, path: KeyPath, value: Any, source: str) -> None:

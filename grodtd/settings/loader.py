@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,24 +29,62 @@ from grodtd.settings.files import (
     apply_base_files,
     apply_environment_overlay,
     apply_named_overlays,
+    check_unknown_files,
 )
-from grodtd.settings.layers import Layers
+from grodtd.settings.layers import DEFAULTS, KeyPath, Layers
 from grodtd.settings.models import ENVIRONMENTS, Settings
 
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
 _SECRET_PATHS = {path for path in SECRETS.values()}
 
 
+# A value given on the command line: (key path, value, label such as "option --symbols").
+Override = tuple[KeyPath, Any, str]
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """The settings plus what an operator asks about them: which files were read, where
+    each value came from, and files in the configuration directory that were not read."""
+
+    settings: Settings
+    layers: Layers
+    warnings: tuple[str, ...]
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every layer that was applied, lowest first (files, variables, secret files)."""
+        return tuple(self.layers.sources)
+
+    def source_of(self, path: KeyPath) -> str:
+        """The file, variable or option that set ``path``; ``built-in defaults`` if none."""
+        hit = self.layers.origin.get(path)
+        return hit[1] if hit is not None else DEFAULTS
+
+
 def load_settings(
-    env: Mapping[str, str] | None = None, *, secrets_dir: Path = DEFAULT_SECRETS_DIR
+    env: Mapping[str, str] | None = None,
+    *,
+    secrets_dir: Path = DEFAULT_SECRETS_DIR,
+    overrides: Sequence[Override] = (),
 ) -> Settings:
     """Build the settings from, lowest first: built-in defaults, configs/settings.yaml,
     risk.yaml, regime.yaml, strategies.yaml, environments/<GRODT_ENV>.yaml, the overlays named
-    in GRODT_CONFIG_OVERLAYS, GRODT_* variables, then secret files.
+    in GRODT_CONFIG_OVERLAYS, GRODT_* variables, secret files, then command-line ``overrides``.
 
     ``env`` defaults to ``os.environ``; tests pass a dict and their own ``secrets_dir``.
     Raises ConfigError listing every problem found, each naming its file or variable and key.
     """
+    return load_config(env, secrets_dir=secrets_dir, overrides=overrides).settings
+
+
+def load_config(
+    env: Mapping[str, str] | None = None,
+    *,
+    secrets_dir: Path = DEFAULT_SECRETS_DIR,
+    overrides: Sequence[Override] = (),
+) -> LoadedConfig:
+    """``load_settings`` with the provenance of every value (``grodt check-config``)."""
     env = dict(os.environ if env is None else env)
     environment = env.get("GRODT_ENV") or "dev"
     if environment not in ENVIRONMENTS:
@@ -68,14 +107,21 @@ def load_settings(
         )
 
     problems: list[str] = []
+    warnings: list[str] = []
     layers = Layers()
+    check_unknown_files(config_dir, ENVIRONMENTS, problems, warnings)
     apply_base_files(config_dir, layers, problems)
     apply_environment_overlay(config_dir, environment, layers, problems)
     apply_named_overlays(config_dir, env.get("GRODT_CONFIG_OVERLAYS", ""), layers, problems)
     apply_environment(env, Settings, layers, problems)
     apply_secret_files(env, secrets_dir, layers, problems)
+    for path, value, label in overrides:
+        layers.set(path, value, label)
 
     tree: dict[str, Any] = {**layers.tree, "environment": environment, "config_dir": config_dir}
+    for key, variable in (("environment", "GRODT_ENV"), ("config_dir", "GRODT_CONFIG_DIR")):
+        if env.get(variable):
+            layers.origin[(key,)] = (0, f"environment variable {variable}")
     try:
         settings = Settings.model_validate(tree)
     except ValidationError as exc:
@@ -86,7 +132,7 @@ def load_settings(
             problems.append(f"{source}: {'.'.join(path)}: {message}")
     if problems:
         raise ConfigError(problems)
-    return settings
+    return LoadedConfig(settings, layers, tuple(warnings))
 
 
 def _describe(error: ErrorDetails, layers: Layers) -> str:

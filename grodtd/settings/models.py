@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, field_validator
 
 from grodtd.core.params import EngineParams
 from grodtd.settings.domain import (
@@ -29,7 +29,16 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 Port = Annotated[int, Field(ge=1, le=65_535)]
 Host = Annotated[str, Field(min_length=1, max_length=253)]
 Seconds = Annotated[float, Field(gt=0.0, le=3_600.0)]
-Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$")]
+_SYMBOL = re.compile(r"^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$")
+
+
+def _symbol(value: str) -> str:
+    if not _SYMBOL.match(value):
+        raise ValueError(f"must be BASE-QUOTE in capitals, such as BTC-USD (got {value!r})")
+    return value
+
+
+Symbol = Annotated[str, AfterValidator(_symbol)]
 KeyPath = tuple[str, ...]
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://")
 

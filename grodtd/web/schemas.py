@@ -17,6 +17,7 @@ from grodtd.core.models import (
     Fill,
     HaltReason,
     KillSwitchReason,
+    OperatorIntent,
     Order,
     OrderKind,
     OrderPurpose,
@@ -77,6 +78,12 @@ class KillSwitchOut(_Out):
     detail: str
 
 
+class PauseOut(_Out):
+    since: datetime = Field(description="Wall-clock time of the operator's pause.")
+    by: str
+    reason: str
+
+
 class StatusOut(_Out):
     last_bar_at: datetime | None = Field(description="Open time of the last processed bar.")
     bars_processed: int
@@ -94,7 +101,10 @@ class StatusOut(_Out):
     last_prices: dict[str, float]
     last_bar_times: dict[str, datetime]
     strategies_enabled: dict[str, bool]
-    paused: bool
+    paused: bool = Field(
+        description="The operator paused new entries; this survives restarts (see pause)."
+    )
+    pause: PauseOut | None = Field(description="Since when, by whom and why; null if not paused.")
     trading_halted: bool
     halts: list[HaltOut]
     kill_switches: list[KillSwitchOut]
@@ -189,9 +199,22 @@ class TradePage(_PageOut):
     items: list[TradeOut]
 
 
+class ControlIn(_Out):
+    """Optional body of pause and resume: who acts and why, shown in the status and the log."""
+
+    by: str | None = Field(default=None, min_length=1, max_length=100)
+    reason: str = Field(default="", max_length=500)
+
+
 class ControlOut(_Out):
     action: Literal["pause", "resume"]
     accepted: bool = Field(description="Applied by the engine between bars, not instantly.")
+    paused: bool
+    durable: bool = Field(
+        description="Recorded in the store, so it survives a restart; false only while the "
+        "store cannot be written (see detail)."
+    )
+    detail: str
 
 
 def health_out(report: HealthReport) -> HealthOut:
@@ -210,7 +233,13 @@ def build_out(build: BuildInfo) -> BuildOut:
     )
 
 
-def status_out(snapshot: EngineSnapshot, build: BuildInfo) -> StatusOut:
+def pause_out(intent: OperatorIntent) -> PauseOut | None:
+    if not intent.paused:
+        return None
+    return PauseOut(since=to_datetime(intent.since), by=intent.by, reason=intent.reason)
+
+
+def status_out(snapshot: EngineSnapshot, build: BuildInfo, intent: OperatorIntent) -> StatusOut:
     daily_loss = 0.0
     if snapshot.day_start_equity > 0:
         daily_loss = max(
@@ -233,8 +262,9 @@ def status_out(snapshot: EngineSnapshot, build: BuildInfo) -> StatusOut:
         last_prices=dict(snapshot.last_prices),
         last_bar_times={s: to_datetime(ts) for s, ts in snapshot.last_bar_ts.items()},
         strategies_enabled=dict(snapshot.strategies_enabled),
-        paused=snapshot.paused,
-        trading_halted=snapshot.trading_halted,
+        paused=intent.paused,
+        pause=pause_out(intent),
+        trading_halted=snapshot.trading_halted or intent.paused,
         halts=[HaltOut(reason=r, detail=d) for r, d in snapshot.halts],
         kill_switches=[KillSwitchOut(reason=r, detail=d) for r, d in snapshot.kill_switches],
         loss_streak=snapshot.loss_streak,

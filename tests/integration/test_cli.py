@@ -186,3 +186,82 @@ def test_output_cut_short_by_the_reader_is_no_traceback() -> None:
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["backtest", "--help"]])
 def test_help(argv: list[str]) -> None:
     assert grodt(*argv).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["--days", "-5"], ["--days", "-5"]),
+        (["--days", "0"], ["--days", "more than 0"]),
+        (["--days", "nan"], ["--days"]),
+        (["--days", "soon"], ["--days", "number of days"]),
+        (["--days", "99999"], ["--days", "3650"]),
+        (["--days", "0.0001"], ["--days", "one bar"]),
+        (["--symbols", "FOO"], ["--symbols", "market.symbols", "BTC-USD"]),
+        (["--symbols", "BTC-USD", "BTC-USD"], ["--symbols", "more than once"]),
+        (["--seed", "-3"], ["--seed", "market.seed", ">= 0"]),
+        (["--seed", "x"], ["--seed", "invalid int"]),
+        (["--csv", "BTC-USD=x.csv", "--days", "3"], ["--days", "--csv"]),
+        (["--csv", "BTC-USD=x.csv", "--symbols", "ETH-USD"], ["--symbols", "--csv"]),
+        (["--frobnicate"], ["--frobnicate"]),
+    ],
+)
+def test_bad_backtest_arguments_exit_2_with_one_line(argv: list[str], needles: list[str]) -> None:
+    result = grodt("backtest", "--no-progress", *argv)
+    assert_one_clear_line(result, *needles)
+    assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
+    assert result.stdout == ""
+
+
+def test_a_config_file_grodt_would_not_read_is_an_error_naming_it(tmp_path: Path) -> None:
+    configs = copy_configs(tmp_path)
+    (configs / "risk.yaml").rename(configs / "risk.yml")
+    env = {"GRODT_CONFIG_DIR": str(configs), "GRODT_DATA_DIR": str(tmp_path / "data")}
+    for command in ("check-config", "run"):
+        line = assert_one_clear_line(grodt(command, env=env), "risk.yml", "risk.yaml")
+        assert "rename" in line
+    (configs / "risk.yml").rename(configs / "risk.yaml")
+    shutil.copy(
+        configs / "environments" / "prod.yaml", configs / "environments" / "production.yaml"
+    )
+    assert_one_clear_line(grodt("check-config", env=env), "production.yaml", "dev, staging, prod")
+
+
+def test_check_config_names_the_files_it_read_and_warns_about_the_rest(tmp_path: Path) -> None:
+    configs = copy_configs(tmp_path)
+    (configs / "NOTES.txt").write_text("my notes\n")
+    result = grodt("check-config", env={"GRODT_CONFIG_DIR": str(configs), "GRODT_WEB_PORT": "8123"})
+    assert result.returncode == 0, result.stderr
+    read = [line for line in result.stderr.splitlines() if line.startswith("grodt: read ")]
+    assert read == [
+        f"grodt: read {configs / name}"
+        for name in (
+            "settings.yaml",
+            "risk.yaml",
+            "regime.yaml",
+            "strategies.yaml",
+            "environments/dev.yaml",
+        )
+    ] + ["grodt: read environment variable GRODT_WEB_PORT"]
+    assert f"grodt: warning: {configs / 'NOTES.txt'}: not a configuration file" in result.stderr
+
+
+def test_check_config_sources_say_where_each_value_came_from(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("sources-secret-value\n")
+    env = {"GRODT_WEB_PORT": "8123", "GRODT_CONTROL_TOKEN_FILE": str(token)}
+    result = grodt("check-config", "--sources", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "sources-secret-value" not in result.stdout + result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert rows["web.port"].endswith("# environment variable GRODT_WEB_PORT")
+    configs = REPO / "configs"
+    assert rows["risk.risk_per_trade"].endswith(f"# {configs / 'risk.yaml'}")
+    assert rows["log.level"].endswith(f"# {configs / 'environments' / 'dev.yaml'}")
+    assert rows["shutdown.drain_timeout_seconds"].endswith(f"# {configs / 'settings.yaml'}")
+    assert rows["broker.fee_bps"].endswith(f"# {configs / 'settings.yaml'}")
+    assert rows["secrets.control_token"].endswith(f"# secret file {token}")
+    assert "**" in rows["secrets.control_token"]
+    narrow = grodt("check-config", "--sources", "market.seed")
+    assert narrow.stdout.splitlines() == [f"market.seed  42  # {configs / 'settings.yaml'}"]
+    assert_one_clear_line(grodt("check-config", "--sources", "no.such.key"), "no.such.key")

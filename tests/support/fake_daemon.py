@@ -1,4 +1,4 @@
-"""An in-memory ``DaemonView`` and ``Control`` over real domain values.
+"""An in-memory ``DaemonView`` and ``OperatorControl`` over real domain values.
 
 A test double of a port (the web app's view of the daemon), not of our own logic: it holds
 real ``EngineSnapshot``, ``Page`` and model objects, and tests change them while a real server
@@ -15,6 +15,7 @@ from grodtd.core.models import (
     Fill,
     HaltReason,
     KillSwitchReason,
+    OperatorIntent,
     Order,
     OrderKind,
     OrderPurpose,
@@ -26,7 +27,7 @@ from grodtd.core.models import (
 )
 from grodtd.core.ports import Page
 from grodtd.core.snapshot import EngineSnapshot, PositionView
-from grodtd.view import BuildInfo, CheckResult, HealthReport
+from grodtd.view import BuildInfo, CheckResult, ControlOutcome, HealthReport
 
 T0 = 1_780_000_000  # a fixed epoch second, 2026-05-28
 
@@ -109,7 +110,7 @@ def _page[T](items: list[T], limit: int, offset: int) -> Page[T]:
 
 @dataclass
 class FakeDaemon:
-    """Implements ``DaemonView`` and ``Control``; lists are kept oldest first."""
+    """Implements ``DaemonView`` and ``OperatorControl``; lists are kept oldest first."""
 
     build: BuildInfo = field(default_factory=lambda: BuildInfo("0.1.0", "abc1234", "test", "3.12"))
     state: EngineSnapshot = field(default_factory=sample_snapshot)
@@ -124,6 +125,7 @@ class FakeDaemon:
     trade_log: list[Trade] = field(default_factory=list)
     equity_log: list[EquitySnapshot] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    operator: OperatorIntent = field(default_factory=OperatorIntent)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # DaemonView
@@ -132,6 +134,9 @@ class FakeDaemon:
 
     def snapshot(self) -> EngineSnapshot:
         return self.state
+
+    def intent(self) -> OperatorIntent:
+        return self.operator
 
     def liveness(self) -> HealthReport:
         return self.live
@@ -156,16 +161,20 @@ class FakeDaemon:
             points = [e for e in self.equity_log if since_ts is None or e.ts >= since_ts]
             return points[-limit:]
 
-    # Control
-    def pause(self) -> None:
+    # OperatorControl
+    def pause(self, by: str, reason: str) -> ControlOutcome:
         self.calls.append("pause")
+        self.operator = OperatorIntent(True, T0 + 900, by, reason)
         self.state = replace(
             self.state, paused=True, halts=(*self.state.halts, (HaltReason.PAUSED, "operator"))
         )
+        return ControlOutcome(self.operator, durable=True)
 
-    def resume(self) -> None:
+    def resume(self, by: str, reason: str) -> ControlOutcome:
         self.calls.append("resume")
+        self.operator = OperatorIntent(False, T0 + 960, by, reason)
         self.state = replace(self.state, paused=False, halts=(), kill_switches=())
+        return ControlOutcome(self.operator, durable=True)
 
 
 def populated_daemon() -> FakeDaemon:

@@ -326,8 +326,8 @@ def test_empty_variables_count_as_unset(workdir: Path) -> None:
         (
             "settings.yaml",
             "market:\n  symbols: [BTC-USD, btc]\n",
-            "configs/settings.yaml: market.symbols.1: must match "
-            "^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$ (got 'btc')",
+            "configs/settings.yaml: market.symbols.1: must be BASE-QUOTE in capitals, such as "
+            "BTC-USD (got 'btc')",
         ),
     ],
 )

@@ -250,11 +250,55 @@ def test_control_requires_the_bearer_token(client: httpx.Client, daemon: FakeDae
     auth = {"Authorization": f"Bearer {TOKEN}"}
     paused = client.post("/api/v1/control/pause", headers=auth)
     assert paused.status_code == 200
-    assert paused.json() == {"action": "pause", "accepted": True}
-    assert client.get("/api/v1/status").json()["paused"] is True
+    assert paused.json() == {
+        "action": "pause",
+        "accepted": True,
+        "paused": True,
+        "durable": True,
+        "detail": "",
+    }
+    status = client.get("/api/v1/status").json()
+    assert status["paused"] is True
+    # Without a body the actor is the caller's address, so the status still says who.
+    assert status["pause"]["by"] == "api (127.0.0.1)"
+    assert status["pause"]["reason"] == ""
     assert client.post("/api/v1/control/resume", headers=auth).status_code == 200
     assert daemon.calls == ["pause", "resume"]
-    assert client.get("/api/v1/status").json()["paused"] is False
+    status = client.get("/api/v1/status").json()
+    assert status["paused"] is False
+    assert status["pause"] is None
+
+
+def test_pause_records_who_and_why(client: httpx.Client, daemon: FakeDaemon) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    body = {"by": "alice", "reason": "exchange maintenance at 02:00"}
+    assert client.post("/api/v1/control/pause", headers=auth, json=body).status_code == 200
+    pause = client.get("/api/v1/status").json()["pause"]
+    assert pause["by"] == "alice"
+    assert pause["reason"] == "exchange maintenance at 02:00"
+    assert pause["since"].endswith("Z") or pause["since"].endswith("+00:00")
+    for bad in ({"by": ""}, {"reason": "x" * 501}, {"unknown": 1}, [1, 2]):
+        assert client.post("/api/v1/control/pause", headers=auth, json=bad).status_code == 422
+
+
+def test_a_body_above_the_limit_is_refused_with_413(
+    client: httpx.Client, daemon: FakeDaemon
+) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    big = b'{"reason": "' + b"x" * (64 * 1024) + b'"}'
+    response = client.post("/api/v1/control/pause", headers=auth, content=big)
+    assert response.status_code == 413
+    assert "larger than" in response.json()["detail"]
+
+    def chunks():  # no Content-Length: the limit holds for a streamed body too
+        yield b'{"reason": "'
+        for _ in range(64):
+            yield b"x" * 1024
+        yield b'"}'
+
+    streamed = client.post("/api/v1/control/pause", headers=auth, content=chunks())
+    assert streamed.status_code == 413
+    assert daemon.calls == []
 
 
 def test_control_is_disabled_without_a_configured_token(daemon: FakeDaemon) -> None:

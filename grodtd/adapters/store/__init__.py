@@ -6,6 +6,7 @@ module loads without it and only a ``postgresql+psycopg://`` URL asks for the dr
 
 from grodtd.adapters.store.engine import sqlite_url
 from grodtd.adapters.store.errors import StoreError
+from grodtd.adapters.store.lock import StoreLockedError
 from grodtd.adapters.store.sql_store import SqlStore
 
-__all__ = ["SqlStore", "StoreError", "sqlite_url"]
+__all__ = ["SqlStore", "StoreError", "StoreLockedError", "sqlite_url"]

@@ -16,6 +16,7 @@ from grodtd.core.models import (
     EquitySnapshot,
     Fill,
     KillSwitchReason,
+    OperatorIntent,
     Order,
     OrderKind,
     OrderPurpose,
@@ -238,4 +239,21 @@ def checkpoint_from_row(row: Row) -> Checkpoint:
         fees=row["fees"],
         peak_equity=row["peak_equity"],
         risk=risk_from_json(row["risk"]),
+    )
+
+
+def intent_to_row(intent: OperatorIntent, intent_id: int, now: int) -> dict[str, Any]:
+    return {
+        "id": intent_id,
+        "paused": intent.paused,
+        "since": intent.since,
+        "actor": intent.by,
+        "reason": intent.reason,
+        "updated_at": now,
+    }
+
+
+def intent_from_row(row: Row) -> OperatorIntent:
+    return OperatorIntent(
+        paused=bool(row["paused"]), since=row["since"], by=row["actor"], reason=row["reason"]
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Double,
@@ -162,5 +163,19 @@ heartbeat = Table(
     CheckConstraint("id = 1", name="single_row"),
 )
 
+# A single row: the operator's standing orders (pause), written the moment they are given.
+operator_intent = Table(
+    "operator_intent",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("paused", Boolean, nullable=False),
+    Column("since", BigInteger, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
 CHECKPOINT_ID = 1
+INTENT_ID = 1
 HEARTBEAT_ID = 1

@@ -27,7 +27,8 @@ from grodtd.adapters.store.engine import (
     unwritable_message,
 )
 from grodtd.adapters.store.errors import StoreError
-from grodtd.core.models import EquitySnapshot, Fill, Order, OrderStatus, Trade
+from grodtd.adapters.store.lock import AdvisoryLock, FileLock, StoreLock
+from grodtd.core.models import EquitySnapshot, Fill, OperatorIntent, Order, OrderStatus, Trade
 from grodtd.core.ports import Page, RecoveredState, UnitOfWork
 from grodtd.migrations import upgrade_to_head
 
@@ -44,6 +45,7 @@ _ORDER_MUTABLE = (
 _POSITION_MUTABLE = tuple(c.name for c in schema.positions.columns if c.name != "symbol")
 _EQUITY_MUTABLE = tuple(c.name for c in schema.equity_snapshots.columns if c.name != "seq")
 _CHECKPOINT_MUTABLE = tuple(c.name for c in schema.checkpoint.columns if c.name != "id")
+_INTENT_MUTABLE = tuple(c.name for c in schema.operator_intent.columns if c.name != "id")
 
 
 class SqlStore:
@@ -76,6 +78,7 @@ class SqlStore:
             make_engine(self._url, probe=True) if self._db_path is not None else self._engine
         )
         self._statements = _Statements(self._engine.dialect.name)
+        self._lock: StoreLock | None = None
 
     @property
     def dialect(self) -> str:
@@ -88,12 +91,27 @@ class SqlStore:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def lock_exclusive(self) -> None:
+        """Take the one-daemon-per-store lock (``StoreLockedError`` names who holds it).
+
+        Held until ``close``; an in-memory database is private to this process and needs none.
+        """
+        if self._lock is not None:
+            return
+        if self._db_path is not None:
+            self._lock = FileLock(self._db_path)
+        elif self.dialect == "postgresql":
+            self._lock = AdvisoryLock(self._url)
+
     def migrate(self) -> None:
         """Run Alembic ``upgrade head``: creates the schema on a fresh database, else a no-op."""
         with self._guard("migrate the schema"), self._writer.begin() as conn:
             upgrade_to_head(conn)
 
     def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
         self._engine.dispose()
         if self._probe is not self._engine:
             self._probe.dispose()
@@ -136,6 +154,12 @@ class SqlStore:
                 mapping.checkpoint_to_row(unit.checkpoint, schema.CHECKPOINT_ID, now),
             )
 
+    def save_intent(self, intent: OperatorIntent) -> None:
+        """Record the operator's intent at once, in its own transaction, before it is obeyed."""
+        row = mapping.intent_to_row(intent, schema.INTENT_ID, int(self._clock()))
+        with self._guard("record the operator's intent"), self._writer.begin() as conn:
+            conn.execute(self._statements.upsert_intent, row)
+
     def check_writable(self) -> None:
         """Commit a real (tiny) write through a fresh connection, or raise.
 
@@ -143,6 +167,8 @@ class SqlStore:
         read-only state when it opens; the directory probe catches a read-only data directory
         that SQLite would only notice when it next has to create its ``-wal`` file.
         """
+        if self._lock is not None:
+            self._lock.check()
         if self._db_path is not None:
             probe_directory(self._db_path)
         hb = schema.heartbeat
@@ -181,6 +207,11 @@ class SqlStore:
                 .mappings()
                 .all()
             )
+            intent = conn.execute(
+                select(schema.operator_intent).where(
+                    schema.operator_intent.c.id == schema.INTENT_ID
+                )
+            ).first()
             recent = (
                 conn.execute(
                     select(t).order_by(t.c.exit_ts.desc(), t.c.id.desc()).limit(self._recent_trades)
@@ -193,6 +224,9 @@ class SqlStore:
             positions=tuple(mapping.position_from_row(r) for r in positions),
             open_orders=tuple(mapping.order_from_row(r) for r in open_orders),
             recent_trades=tuple(mapping.trade_from_row(r) for r in reversed(recent)),
+            intent=(
+                mapping.intent_from_row(intent._mapping) if intent is not None else OperatorIntent()
+            ),
         )
 
     # -- read side -------------------------------------------------------------------------
@@ -313,6 +347,7 @@ class _Statements:
         self.upsert_position = _upsert(insert, schema.positions, "symbol", _POSITION_MUTABLE)
         self.upsert_equity = _upsert(insert, schema.equity_snapshots, "seq", _EQUITY_MUTABLE)
         self.upsert_checkpoint = _upsert(insert, schema.checkpoint, "id", _CHECKPOINT_MUTABLE)
+        self.upsert_intent = _upsert(insert, schema.operator_intent, "id", _INTENT_MUTABLE)
 
 
 def _upsert(insert: Any, table: Table, key: str, mutable: tuple[str, ...]) -> Any:
