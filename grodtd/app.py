@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 import structlog
 
 from grodtd.adapters.paper_broker import PaperBroker, PaperBrokerParams
-from grodtd.adapters.store import SqlStore
+from grodtd.adapters.store import SqlStore, StoreError
 from grodtd.config import Settings, check_data_dir
 from grodtd.control import DurableControl
 from grodtd.core.engine import Engine
@@ -42,6 +42,11 @@ from grodtd.version import build_info
 from grodtd.web_app import create_app
 
 log = structlog.stdlib.get_logger("grodtd.app")
+
+
+class TradingFailed(Exception):
+    """The trading loop stopped on an error after start-up (a full disk...): exit 1."""
+
 
 # How often the stale-data watchdog looks at the market data clock.
 _WATCHDOG_SECONDS = 1.0
@@ -104,10 +109,16 @@ class Daemon:
             stopped = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({trading, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if trading in done and not stopped.done():
-                # The engine ended without being asked to: surface its error, exit 1.
+                # The engine ended without being asked to: say why in one line, exit 1. Every
+                # committed bar is in the store; the bar that failed is replayed on restart.
                 stopped.cancel()
-                trading.result()
-                raise StartupError("the trading loop ended unexpectedly")
+                self.lifecycle.draining = True
+                error = trading.exception()
+                if error is None:
+                    raise TradingFailed("the trading loop ended unexpectedly; restart the daemon")
+                if not isinstance(error, StoreError):
+                    log.error("trading loop failed", exc_info=error)
+                raise TradingFailed(f"trading stopped: {error}") from error
             return await self._drain(trading, watchdog, servers)
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -53,7 +53,7 @@ def cmd_run(_: argparse.Namespace) -> int:
     import structlog
 
     from grodtd.adapters.store import StoreError
-    from grodtd.app import StartupError, run_daemon
+    from grodtd.app import StartupError, TradingFailed, run_daemon
     from grodtd.config import ConfigError
     from grodtd.logs import configure_logging
 
@@ -63,14 +63,14 @@ def cmd_run(_: argparse.Namespace) -> int:
     if loaded.warnings:
         log = structlog.stdlib.get_logger("grodtd.config")
         for warning in loaded.warnings:
-            log.warning("configuration file not read", detail=warning)
+            log.warning("configuration warning", detail=warning)
     try:
         return asyncio.run(run_daemon(settings))
     except (ConfigError, StoreError) as exc:
         problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
         _print_problems(problems)
         return EXIT_CONFIG
-    except StartupError as exc:
+    except (StartupError, TradingFailed) as exc:
         _print_problems([str(exc)])
         return EXIT_FATAL
 

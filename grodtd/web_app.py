@@ -150,8 +150,10 @@ def create_app(view: DaemonView, control: OperatorControl, *, control_token: str
             audit_log.warning("control_unauthorized", path=request.url.path)
             raise HTTPException(401, _UNAUTHORIZED, headers=challenge)
 
-    unauthorized: dict[int | str, dict[str, Any]] = {
-        401: {"model": ErrorOut, "description": "No or wrong bearer token."}
+    control_errors: dict[int | str, dict[str, Any]] = {
+        400: {"model": ErrorOut, "description": "The body is not valid JSON."},
+        401: {"model": ErrorOut, "description": "No or wrong bearer token."},
+        413: {"model": ErrorOut, "description": f"The body is over {MAX_BODY_BYTES} bytes."},
     }
     unhealthy: dict[int | str, dict[str, Any]] = {
         503: {"model": HealthOut, "description": "At least one check failed."}
@@ -214,7 +216,7 @@ def create_app(view: DaemonView, control: OperatorControl, *, control_token: str
     @app.post(
         "/api/v1/control/pause",
         response_model=ControlOut,
-        responses=unauthorized,
+        responses=control_errors,
         dependencies=[Depends(require_token)],
         tags=["control"],
     )
@@ -226,7 +228,7 @@ def create_app(view: DaemonView, control: OperatorControl, *, control_token: str
     @app.post(
         "/api/v1/control/resume",
         response_model=ControlOut,
-        responses=unauthorized,
+        responses=control_errors,
         dependencies=[Depends(require_token)],
         tags=["control"],
     )

@@ -84,9 +84,18 @@ def apply_environment(
 
 
 def apply_secret_files(
-    env: Mapping[str, str], secrets_dir: Path, layers: Layers, problems: list[str]
+    env: Mapping[str, str],
+    secrets_dir: Path,
+    layers: Layers,
+    problems: list[str],
+    warnings: list[str] | None = None,
 ) -> None:
-    """GRODT_<NAME>_FILE, else <secrets_dir>/grodt_<name> (Docker and Compose secrets)."""
+    """GRODT_<NAME>_FILE, else <secrets_dir>/grodt_<name> (Docker and Compose secrets).
+
+    A secret file any user of the machine may read earns a warning (not an error: the
+    operator may have reasons). Files under ``secrets_dir`` are exempt: there the
+    orchestrator mounts them into this container alone, with its own modes (Swarm: 0444).
+    """
     for name, path in SECRETS.items():
         variable = f"{PREFIX}{name.upper()}_FILE"
         pointer = env.get(variable, "")
@@ -103,6 +112,26 @@ def apply_secret_files(
             problems.append(f"{prefix}secret file {file}: {exc}")
             continue
         layers.set(path, value, f"secret file {file}")
+        if warnings is not None and _world_readable(file) and not _under(file, secrets_dir):
+            warnings.append(
+                f"secret file {file} is readable by every user of this machine "
+                f"(mode {file.stat().st_mode & 0o777:04o}): run `chmod 600 {file}` "
+                "(or 640 with the daemon's group)"
+            )
+
+
+def _world_readable(file: Path) -> bool:
+    try:
+        return bool(file.stat().st_mode & 0o004)
+    except OSError:
+        return False
+
+
+def _under(file: Path, directory: Path) -> bool:
+    try:
+        return file.resolve().is_relative_to(directory.resolve())
+    except OSError:
+        return False
 
 
 def read_secret(file: Path) -> str:

@@ -114,7 +114,7 @@ def load_config(
     apply_environment_overlay(config_dir, environment, layers, problems)
     apply_named_overlays(config_dir, env.get("GRODT_CONFIG_OVERLAYS", ""), layers, problems)
     apply_environment(env, Settings, layers, problems)
-    apply_secret_files(env, secrets_dir, layers, problems)
+    apply_secret_files(env, secrets_dir, layers, problems, warnings)
     for path, value, label in overrides:
         layers.set(path, value, label)
 

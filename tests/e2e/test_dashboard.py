@@ -84,7 +84,7 @@ def test_dashboard_shows_live_equity_and_trades(
 def test_dashboard_shows_pause_and_failing_checks(
     base_url: str, daemon: FakeDaemon, open_watched
 ) -> None:  # type: ignore[no-untyped-def]
-    daemon.pause()
+    daemon.pause("alice", "exchange maintenance")
     daemon.ready = type(daemon.ready)(
         (type(daemon.ready.checks[0])("store", False, "store is not writable: read-only"),)
     )
@@ -94,6 +94,8 @@ def test_dashboard_shows_pause_and_failing_checks(
 
     page.wait_for_selector("#state.badge.warn", timeout=10_000)
     assert page.locator("#state").inner_text() == "paused"
+    paused = page.locator("#paused").inner_text()
+    assert "by alice: exchange maintenance" in paused and "(wall clock)" in paused
     expect(page.locator("#checks-body")).to_contain_text("read-only", timeout=10_000)
     assert "FAIL" in page.locator("[data-testid=checks]").inner_text()
     assert watched.console_errors == []

@@ -83,8 +83,10 @@ class FileLock:
         except OSError as exc:
             os.close(fd)
             raise StoreError(f"cannot lock {self.path}: {exc.strerror or exc}") from exc
-        os.ftruncate(fd, 0)
-        os.write(fd, (json.dumps(_holder()) + "\n").encode())
+        # Who holds it is only for the next daemon's message: a full disk must not stop us.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.write(fd, (json.dumps(_holder()) + "\n").encode())
         self._fd = fd
 
     @staticmethod

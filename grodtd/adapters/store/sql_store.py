@@ -299,12 +299,23 @@ class SqlStore:
 
     def _failure_message(self, action: str, exc: DBAPIError) -> str:
         problem = str(exc.orig) if exc.orig is not None else str(exc)
+        if self._db_path is not None and _disk_full(problem):
+            return (
+                f"the data directory {self._db_path.parent} is full: could not {action} "
+                f"({problem}); free space or grow the volume, then restart: the store is "
+                "intact and the bar that failed is replayed"
+            )
         if self._db_path is not None:
             return unwritable_message(self._db_path, f"could not {action} ({problem})")
         return (
             f"the store could not {action} on {self._url.render_as_string(hide_password=True)}"
             f" ({problem}); check that the database server is up and the user may write"
         )
+
+
+def _disk_full(problem: str) -> bool:
+    text = problem.lower()
+    return "disk is full" in text or "no space left" in text
 
 
 def _is_operational(exc: DBAPIError) -> bool:

@@ -89,7 +89,11 @@
     setText("drawdown", pct(s.drawdown));
     setText("daily-loss", pct(s.daily_loss));
     setText("bars", String(s.bars_processed));
-    setText("paused", s.paused ? "yes" : "no");
+    // Who paused, when (wall clock: the operator's time, not the market's) and why.
+    const pause = s.pause;
+    setText("paused", !pause ? "no"
+      : "since " + time(pause.since) + " (wall clock) by " + pause.by
+        + (pause.reason ? ": " + pause.reason : ""));
     setText("halted", s.trading_halted ? "yes" : "no", s.trading_halted ? "neg" : "pos");
     setText("loss-streak", String(s.loss_streak));
     setText("cooldown", time(s.cooldown_until));
