@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from grodtd.version import core_build  # noqa: E402  (the same grodtd the child process runs)
+from grodtd.ops.version import core_build  # noqa: E402  (the same grodtd the child process runs)
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ every few hundred bars, so the strategy really trades), then fed to ``Engine.pro
 one, as a backtest should run: no store, no observers and ``thread_safe=False`` (``--locked``
 measures the live default with its per-bar lock).
 
-The broker is the product's ``grodtd.adapters.paper_broker.PaperBroker`` when it can be
+The broker is the product's ``grodtd.adapters.brokers.paper.PaperBroker`` when it can be
 imported (the default, ``--broker paper``); ``--broker minimal`` uses a tiny in-bench broker
 that fills market orders at the next open, which isolates the engine's own cost.
 
@@ -41,7 +41,7 @@ from grodtd.core.engine import Engine
 from grodtd.core.models import Bar, Fill, Order, OrderKind, Side
 from grodtd.core.params import EngineParams
 from grodtd.core.ports import Broker
-from grodtd.version import core_build
+from grodtd.ops.version import core_build
 
 T0 = 1_700_006_400  # a UTC midnight
 
@@ -90,14 +90,14 @@ class MinimalBroker:
 def make_broker(kind: str) -> tuple[Broker, str]:
     if kind == "paper":
         try:
-            from grodtd.adapters.paper_broker import PaperBroker
+            from grodtd.adapters.brokers.paper import PaperBroker
         except ImportError as exc:  # the adapter is written in parallel; say so, then fall back
             print(
                 f"paper broker unavailable ({exc}); using the minimal in-bench broker",
                 file=sys.stderr,
             )
         else:
-            return PaperBroker(), "grodtd.adapters.paper_broker.PaperBroker (defaults)"
+            return PaperBroker(), "grodtd.adapters.brokers.paper.PaperBroker (defaults)"
     return MinimalBroker(), "bench MinimalBroker"
 
 

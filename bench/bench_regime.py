@@ -12,8 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from grodtbt.regime_score import score_classifier
-from grodtd.adapters.sim_market import SimMarket, SimParams
+from grodtd.adapters.markets.sim import SimMarket, SimParams
+from grodtd.backtest.regime_score import score_classifier
 from grodtd.core.models import Regime
 from grodtd.core.params import IndicatorParams, RegimeParams
 

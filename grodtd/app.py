@@ -24,21 +24,21 @@ from datetime import UTC, datetime
 
 import structlog
 
-from grodtd.adapters.paper_broker import PaperBroker, PaperBrokerParams
+from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams
 from grodtd.adapters.store import SqlStore, StoreError
 from grodtd.config import Settings, check_data_dir
-from grodtd.control import DurableControl
 from grodtd.core.engine import Engine
 from grodtd.core.events import Observer
 from grodtd.core.ports import MarketData, RecoveredState
-from grodtd.daemon_view import Lifecycle, LiveDaemonView
-from grodtd.event_log import EventLogger
-from grodtd.health import Heartbeat, MarketDataClock, StoreProbe
-from grodtd.markets import build_market
-from grodtd.metrics import Metrics
-from grodtd.runner import LiveRunner, Pacing
-from grodtd.servers import EmbeddedServer, StartupError, embedded_server, listen
-from grodtd.version import build_info
+from grodtd.factories import build_market
+from grodtd.live.control import DurableControl
+from grodtd.live.runner import LiveRunner, Pacing
+from grodtd.live.servers import EmbeddedServer, StartupError, embedded_server, listen
+from grodtd.live.view import Lifecycle, LiveDaemonView
+from grodtd.ops.event_log import EventLogger
+from grodtd.ops.health import Heartbeat, MarketDataClock, StoreProbe
+from grodtd.ops.metrics import Metrics
+from grodtd.ops.version import build_info
 from grodtd.web_app import create_app
 
 log = structlog.stdlib.get_logger("grodtd.app")

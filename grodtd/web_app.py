@@ -1,6 +1,6 @@
 """The operator's web interface: probes, read API, control endpoints and the dashboard.
 
-It sees the daemon only through ``DaemonView`` and ``Control`` (see ``grodtd.view``), so it
+It sees the daemon only through ``DaemonView`` and ``Control`` (see ``grodtd.web.contracts``), so it
 never imports an adapter or the composition root, and a test can serve it any object with
 those methods. Everything it serves comes from this process: the dashboard's script and styles
 are local files, and the interactive docs UI (which pulls from a CDN) is switched off while
@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BeforeValidator, Field
 
-from grodtd.view import ControlOutcome, DaemonView, HealthReport, OperatorControl
+from grodtd.web.contracts import ControlOutcome, DaemonView, HealthReport, OperatorControl
 from grodtd.web.middleware import (
     BodyLimitMiddleware,
     RequestContextMiddleware,
@@ -117,7 +117,7 @@ def _actor(request: Request, body: ControlIn | None) -> str:
 def create_app(view: DaemonView, control: OperatorControl, *, control_token: str | None) -> FastAPI:
     """Build the ASGI app; ``control_token`` None disables pause/resume (every call is 401)."""
     access_log = structlog.stdlib.get_logger("grodtd.access")
-    audit_log = structlog.stdlib.get_logger("grodtd.control")
+    audit_log = structlog.stdlib.get_logger("grodtd.live.control")
     expected = control_token.encode() if control_token else None
     bearer = HTTPBearer(
         auto_error=False,

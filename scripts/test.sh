@@ -9,7 +9,7 @@ scripts/bootstrap.sh --all-groups --all-extras  # extras: psycopg, for the Postg
 bin=.venv/bin
 
 echo "== ruff"
-$bin/ruff check grodtd grodtbt tests bench
+$bin/ruff check grodtd tests bench
 echo "== import contracts"
 $bin/lint-imports
 echo "== mypy --strict on the core"

@@ -1,0 +1,1 @@
+"""Adapters of the core's ports: market data, brokers and the store."""

@@ -28,7 +28,7 @@ from grodtd.core.models import (
     TradeOutcome,
 )
 from grodtd.core.snapshot import EngineSnapshot, PositionView
-from grodtd.view import BuildInfo, HealthReport
+from grodtd.web.contracts import BuildInfo, HealthReport
 
 
 def to_datetime(ts: int) -> datetime:

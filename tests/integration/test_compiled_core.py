@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 _RUN_CORE_TESTS = """
 import sys
 import grodtd.core as core
-from grodtd.version import core_modules
+from grodtd.ops.version import core_modules
 import pytest
 modules = core_modules()
 interpreted = [name for name, compiled in modules.items() if not compiled]

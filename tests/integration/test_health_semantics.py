@@ -20,12 +20,12 @@ from typing import Any
 import httpx
 import pytest
 
-from grodtd.adapters.sim_market import SimMarket
+from grodtd.adapters.markets.sim import SimMarket
 from grodtd.app import build_daemon
 from grodtd.config import load_settings
 from grodtd.core.events import BarProcessed, Event
 from grodtd.core.models import Bar
-from grodtd.markets import sim_params
+from grodtd.factories import sim_params
 from tests.support.daemon import REPO, DaemonProcess, free_port, wait_for
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ oversized headers and bodies, slow-loris and connection floods. They assert what
 relies on: no 5xx, no traceback and no token in any answer, metric or log line, resident
 memory under ``RSS_BOUND_MB`` during and after each attack, ``/health`` answering within
 ``HEALTH_BUDGET_S`` while it runs, and every attacking connection closed by the daemon.
-The limits themselves are ``grodtd.servers.HttpLimits`` (docs/docker-deployment.md).
+The limits themselves are ``grodtd.live.servers.HttpLimits`` (docs/docker-deployment.md).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from grodtd.servers import DEFAULT_LIMITS
+from grodtd.live.servers import DEFAULT_LIMITS
 from tests.support.daemon import DaemonProcess, wait_for
 
 pytestmark = pytest.mark.slow

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from grodtbt.regime_score import score_classifier
-from grodtd.adapters.sim_market import SimMarket, SimParams
+from grodtd.adapters.markets.sim import SimMarket, SimParams
+from grodtd.backtest.regime_score import score_classifier
 from grodtd.core.models import Regime
 from grodtd.core.params import IndicatorParams, RegimeParams
 

@@ -30,6 +30,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import IntegrityError
 
 from grodtd.adapters.store import SqlStore, StoreError
+from grodtd.adapters.store.migrations import head_revision
 from grodtd.adapters.store.schema import metadata
 from grodtd.core.models import (
     Checkpoint,
@@ -46,7 +47,6 @@ from grodtd.core.models import (
     Trade,
 )
 from grodtd.core.ports import UnitOfWork
-from grodtd.migrations import head_revision
 from tests.support.postgres import fresh_database
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z

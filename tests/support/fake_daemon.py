@@ -27,7 +27,7 @@ from grodtd.core.models import (
 )
 from grodtd.core.ports import Page
 from grodtd.core.snapshot import EngineSnapshot, PositionView
-from grodtd.view import BuildInfo, CheckResult, ControlOutcome, HealthReport
+from grodtd.web.contracts import BuildInfo, CheckResult, ControlOutcome, HealthReport
 
 T0 = 1_780_000_000  # a fixed epoch second, 2026-05-28
 

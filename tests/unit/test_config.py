@@ -20,10 +20,10 @@ import pytest
 from pydantic import BaseModel
 
 from grodtd.config import ConfigError, Settings, check_data_dir, load_settings
+from grodtd.config.domain import IndicatorsConfig, RegimeConfig, RiskConfig, S1TrendConfig
+from grodtd.config.envvars import FLAT
 from grodtd.core.models import Regime
 from grodtd.core.params import EngineParams, IndicatorParams, RegimeParams, RiskParams
-from grodtd.settings.domain import IndicatorsConfig, RegimeConfig, RiskConfig, S1TrendConfig
-from grodtd.settings.envvars import FLAT
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 TOKEN = "tok-7f3a9c1e5b2d"

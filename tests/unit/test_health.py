@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grodtd.health import (
+from grodtd.ops.health import (
     Heartbeat,
     MarketDataClock,
     StoreProbe,

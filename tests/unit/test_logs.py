@@ -1,4 +1,4 @@
-"""grodtd.logs: one JSON object per line from every logger, context, exceptions, redaction."""
+"""grodtd.ops.logs: one JSON object per line from every logger, context, exceptions, redaction."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 import structlog
 import uvicorn
 
-from grodtd.logs import (
+from grodtd.ops.logs import (
     bound_context,
     clear_context,
     configure_logging,

@@ -21,8 +21,8 @@ from grodtd.core.events import (
     TradeClosed,
 )
 from grodtd.core.models import Bar, HaltReason, KillSwitchReason, Regime, Side
-from grodtd.metrics import Metrics
-from grodtd.view import BuildInfo
+from grodtd.ops.metrics import Metrics
+from grodtd.web.contracts import BuildInfo
 from tests.support.fake_daemon import sample_fill, sample_order, sample_snapshot, sample_trade
 from tests.support.servers import serve
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grodtd.metrics import Metrics
-from grodtd.view import BuildInfo
+from grodtd.ops.metrics import Metrics
+from grodtd.web.contracts import BuildInfo
 from tests.integration.test_compose.monitoring import (
     DASHBOARD_DIR,
     DATASOURCE_UID,
@@ -220,7 +220,7 @@ def test_every_query_names_only_metrics_the_daemon_exposes(
     names = metric_names(query.expr)
     assert names, f"no metric found in {query.expr!r}"
     unknown = names - daemon_series - PROMETHEUS_SYNTHETIC
-    assert not unknown, f"{query.source}: {sorted(unknown)} not exposed by grodtd.metrics"
+    assert not unknown, f"{query.source}: {sorted(unknown)} not exposed by grodtd.ops.metrics"
 
 
 @pytest.mark.prometheus

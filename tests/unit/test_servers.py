@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from grodtd.servers import HttpLimits, StartupError, embedded_server, listen
+from grodtd.live.servers import HttpLimits, StartupError, embedded_server, listen
 
 
 async def _ok(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import structlog
 
-from grodtd.view import CheckResult, HealthReport
+from grodtd.web.contracts import CheckResult, HealthReport
 from grodtd.web.middleware import CONTENT_SECURITY_POLICY
 from grodtd.web_app import create_app
 from tests.support.fake_daemon import T0, FakeDaemon, populated_daemon

@@ -28,9 +28,9 @@ from grodtd.adapters.store.engine import (
 )
 from grodtd.adapters.store.errors import StoreError
 from grodtd.adapters.store.lock import AdvisoryLock, FileLock, StoreLock
+from grodtd.adapters.store.migrations import upgrade_to_head
 from grodtd.core.models import EquitySnapshot, Fill, OperatorIntent, Order, OrderStatus, Trade
 from grodtd.core.ports import Page, RecoveredState, UnitOfWork
-from grodtd.migrations import upgrade_to_head
 
 # Order columns an upsert may change; identity and creation fields never change.
 _ORDER_MUTABLE = (

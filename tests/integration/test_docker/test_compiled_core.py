@@ -28,7 +28,8 @@ BACKTEST = ("backtest", "--days", "4", "--seed", "11", "--json", "--no-progress"
 def test_every_core_module_loads_compiled(app_container: tuple[Docker, str]) -> None:
     docker, name = app_container
     script = (
-        "import json; from grodtd.version import core_modules; print(json.dumps(core_modules()))"
+        "import json; from grodtd.ops.version import core_modules; "
+        "print(json.dumps(core_modules()))"
     )
     result = docker.exec(name, "python", "-c", script)
     assert result.returncode == 0, result.stderr

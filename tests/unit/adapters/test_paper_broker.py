@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grodtd.adapters.paper_broker import PaperBroker, PaperBrokerParams
+from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams
 from grodtd.core.models import Bar, Order, OrderKind, OrderPurpose, Side
 from grodtd.core.ports import Broker, BrokerError
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grodtd.adapters.replay import CsvReplay, ReplayError
+from grodtd.adapters.markets.replay import CsvReplay, ReplayError
 from grodtd.core.models import Bar
 from grodtd.core.ports import MarketData
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grodtd.adapters.sim_market import SimMarket, SimParams
+from grodtd.adapters.markets.sim import SimMarket, SimParams
 from grodtd.core.models import Bar, Regime
 from grodtd.core.ports import MarketData, RegimeOracle
 
@@ -42,7 +42,7 @@ def test_the_path_is_identical_in_another_process_with_another_hash_seed() -> No
     # A salted hash() in seed derivation would make a restarted daemon continue another path.
     code = (
         "from itertools import islice\n"
-        "from grodtd.adapters.sim_market import SimMarket, SimParams\n"
+        "from grodtd.adapters.markets.sim import SimMarket, SimParams\n"
         "bars = islice(SimMarket(SimParams(seed=42)).bars(), 50)\n"
         "print(repr([(b.symbol, b.ts, b.close, b.volume) for b in bars]))\n"
     )

@@ -7,8 +7,8 @@ import pytest
 from grodtd.core.indicators import IndicatorSet
 from grodtd.core.models import Regime
 from grodtd.core.params import IndicatorParams, StrategyParams
-from grodtd.core.strategies.s1_trend import S1Trend
 from grodtd.core.strategy import FLAT, LONG, SHORT, build_strategy, stop_distance_of
+from grodtd.core.strategy.s1_trend import S1Trend
 
 
 def state(vwap: float, fast: float, slow: float, atr: float = 1.0) -> IndicatorSet:

@@ -1,0 +1,45 @@
+"""`grodt backtest`: its options are checked like the configuration, then the runner runs."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from grodtd.cli.common import EXIT_CONFIG, MAX_BACKTEST_DAYS, load, print_problems
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from grodtd.backtest.command import run_backtest_command
+
+    if args.csv and (args.days is not None or args.symbols or args.seed is not None):
+        given = [
+            name for name, value in (("--days", args.days), ("--symbols", args.symbols)) if value
+        ] + (["--seed"] if args.seed is not None else [])
+        print_problems(
+            [
+                f"{', '.join(given)} cannot be combined with --csv: a CSV backtest replays "
+                "every bar of each file for the symbol named in SYMBOL=PATH; trim the files "
+                "to choose a window"
+            ]
+        )
+        return EXIT_CONFIG
+    # The same rules as the configuration: `--symbols FOO` fails as market.symbols would.
+    overrides: list[tuple[tuple[str, ...], Any, str]] = []
+    if args.symbols:
+        overrides.append((("market", "symbols"), args.symbols, "command-line option --symbols"))
+    if args.seed is not None:
+        overrides.append((("market", "seed"), args.seed, "command-line option --seed"))
+    settings = load(overrides).settings
+    return run_backtest_command(settings, args)
+
+
+def days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of days (got {text!r})") from None
+    if not 0 < days <= MAX_BACKTEST_DAYS:  # also false for nan
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most {MAX_BACKTEST_DAYS:g} days (got {text})"
+        )
+    return days

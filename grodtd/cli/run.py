@@ -1,0 +1,36 @@
+"""`grodt run`: the daemon, until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+
+from grodtd.cli.common import EXIT_CONFIG, EXIT_FATAL, load, print_problems
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    # Imported here so that `grodt healthcheck`, run every few seconds by Docker, stays light.
+    import asyncio
+
+    import structlog
+
+    from grodtd.adapters.store import StoreError
+    from grodtd.app import StartupError, TradingFailed, run_daemon
+    from grodtd.config import ConfigError
+    from grodtd.ops.logs import configure_logging
+
+    loaded = load()
+    settings = loaded.settings
+    configure_logging(settings.log.level, settings.log.format, secrets=settings.secret_values())
+    if loaded.warnings:
+        log = structlog.stdlib.get_logger("grodtd.config")
+        for warning in loaded.warnings:
+            log.warning("configuration warning", detail=warning)
+    try:
+        return asyncio.run(run_daemon(settings))
+    except (ConfigError, StoreError) as exc:
+        problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
+        print_problems(problems)
+        return EXIT_CONFIG
+    except (StartupError, TradingFailed) as exc:
+        print_problems([str(exc)])
+        return EXIT_FATAL

@@ -1,0 +1,74 @@
+"""What the web interface may see of the daemon and how it may steer it.
+
+``web_app`` depends on these protocols only; ``app.py`` implements them over the engine's
+snapshot, the store's read side and the health checks. So the web layer never imports an
+adapter, and a test can serve it any object with these methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from grodtd.core.models import EquitySnapshot, Fill, OperatorIntent, Order, Trade
+from grodtd.core.ports import Page
+from grodtd.core.snapshot import EngineSnapshot
+from grodtd.ops.health import CheckResult, HealthReport
+from grodtd.ops.version import BuildInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ControlOutcome:
+    """What became of an operator command: obeyed at once, and durable if the store took it."""
+
+    intent: OperatorIntent
+    durable: bool
+    detail: str = ""
+
+
+class OperatorControl(Protocol):
+    """The one narrow way the web interface steers the daemon.
+
+    The engine obeys from its next bar; the intent is written to the store first, so a pause
+    outlives a restart (``durable`` says whether that write succeeded).
+    """
+
+    def pause(self, by: str, reason: str) -> ControlOutcome:
+        """Stop opening positions; exits, stops and targets keep working."""
+        ...
+
+    def resume(self, by: str, reason: str) -> ControlOutcome:
+        """Allow entries again and clear latched kill switches (the operator has looked)."""
+        ...
+
+
+class DaemonView(Protocol):
+    def build_info(self) -> BuildInfo: ...
+
+    def snapshot(self) -> EngineSnapshot: ...
+
+    def intent(self) -> OperatorIntent:
+        """The operator's standing intent (paused since when, by whom, why)."""
+        ...
+
+    def liveness(self) -> HealthReport: ...
+
+    def readiness(self) -> HealthReport: ...
+
+    def orders(self, limit: int, offset: int) -> Page[Order]: ...
+
+    def fills(self, limit: int, offset: int) -> Page[Fill]: ...
+
+    def trades(self, limit: int, offset: int) -> Page[Trade]: ...
+
+    def equity_curve(self, limit: int, since_ts: int | None = None) -> list[EquitySnapshot]: ...
+
+
+__all__ = [
+    "BuildInfo",
+    "CheckResult",
+    "ControlOutcome",
+    "DaemonView",
+    "HealthReport",
+    "OperatorControl",
+]
