@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from grodtd.cli.common import EXIT_CONFIG, MAX_BACKTEST_DAYS, load, print_problems
+from grodtd.cli.common import EXIT_CONFIG, MAX_BACKTEST_DAYS, Commands, load, print_problems
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -43,3 +43,30 @@ def days(text: str) -> float:
             f"must be more than 0 and at most {MAX_BACKTEST_DAYS:g} days (got {text})"
         )
     return days
+
+
+def register(commands: Commands) -> None:
+    backtest = commands.add_parser(
+        "backtest", help="run the same engine over simulated days or CSV files, as fast as possible"
+    )
+    backtest.add_argument(
+        "--days", type=days, help="simulated days, more than 0 (default 30; not with --csv)"
+    )
+    backtest.add_argument(
+        "--symbols",
+        nargs="+",
+        help="simulated symbols such as BTC-USD (default: market.symbols; not with --csv)",
+    )
+    backtest.add_argument(
+        "--seed", type=int, help="simulator seed, 0 or more (default: market.seed; not with --csv)"
+    )
+    backtest.add_argument(
+        "--csv",
+        action="append",
+        default=[],
+        metavar="SYMBOL=PATH",
+        help="replay a CSV file for SYMBOL instead of simulating (repeatable)",
+    )
+    backtest.add_argument("--json", action="store_true", help="print the report as JSON")
+    backtest.add_argument("--no-progress", action="store_true", help="no progress bar")
+    backtest.set_defaults(handler=cmd_backtest)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from grodtd.cli.common import EXIT_CONFIG, EXIT_OK, load, print_problems
+from grodtd.cli.common import EXIT_CONFIG, EXIT_OK, Commands, load, print_problems
 
 if TYPE_CHECKING:
     from grodtd.config import LoadedConfig
@@ -54,3 +54,19 @@ def _print_sources(loaded: LoadedConfig, effective: dict[str, Any], prefix: str)
     width = max(len(key) for key, _, _ in rows)
     for key, value, source in rows:
         print(f"{key:<{width}}  {value}  # {source}")
+
+
+def register(commands: Commands) -> None:
+    check = commands.add_parser(
+        "check-config", help="validate the configuration and print it, secrets redacted"
+    )
+    check.add_argument("--json", action="store_true", help="print JSON instead of YAML")
+    check.add_argument(
+        "--sources",
+        nargs="?",
+        const="",
+        metavar="KEY",
+        help="show where each effective value comes from (file, overlay, variable or "
+        "default); KEY such as market or risk.risk_per_trade narrows the list",
+    )
+    check.set_defaults(handler=cmd_check_config)

@@ -41,3 +41,7 @@ def load(overrides: Sequence[tuple[tuple[str, ...], Any, str]] = ()) -> LoadedCo
     from grodtd.config import load_config
 
     return load_config(overrides=overrides)
+
+
+# What ``register(commands)`` of every command module receives: the subcommand table.
+Commands = argparse._SubParsersAction

@@ -7,7 +7,7 @@ import os
 import socket
 import sys
 
-from grodtd.cli.common import EXIT_FATAL, EXIT_OK
+from grodtd.cli.common import EXIT_FATAL, EXIT_OK, Commands
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
@@ -44,3 +44,10 @@ def _http_status(host: str, port: int, path: str, timeout: float) -> int:
     if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
         raise ValueError(f"not an HTTP answer: {status_line[:80]!r}")
     return int(fields[1])
+
+
+def register(commands: Commands) -> None:
+    health = commands.add_parser("healthcheck", help="exit 0 only if the local daemon is healthy")
+    health.add_argument("--port", type=int, help="web port (default: $GRODT_WEB_PORT or 8000)")
+    health.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
+    health.set_defaults(handler=cmd_healthcheck)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from grodtd.cli.common import EXIT_CONFIG, EXIT_FATAL, load, print_problems
+from grodtd.cli.common import EXIT_CONFIG, EXIT_FATAL, Commands, load, print_problems
 
 
 def cmd_run(_: argparse.Namespace) -> int:
@@ -34,3 +34,8 @@ def cmd_run(_: argparse.Namespace) -> int:
     except (StartupError, TradingFailed) as exc:
         print_problems([str(exc)])
         return EXIT_FATAL
+
+
+def register(commands: Commands) -> None:
+    run = commands.add_parser("run", help="run the daemon (paper trading on the simulator)")
+    run.set_defaults(handler=cmd_run)
