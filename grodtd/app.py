@@ -169,7 +169,7 @@ class Daemon:
             await asyncio.sleep(0.01)
 
     async def _watch_market_data(self) -> None:
-        stale_after = self.settings.health.market_data_stale_seconds
+        stale_after = self.settings.market_data_stale_seconds
         while True:
             await asyncio.sleep(_WATCHDOG_SECONDS)
             age = self.market_clock.max_age()
@@ -272,7 +272,7 @@ def _assemble(
         store_check=store_probe.check,
         intent=lambda: control.intent,
         heartbeat_timeout_s=settings.health.heartbeat_timeout_seconds,
-        stale_after_s=settings.health.market_data_stale_seconds,
+        stale_after_s=settings.market_data_stale_seconds,
     )
     token = settings.control_token.get_secret_value() if settings.control_token else None
     web = embedded_server(create_app(view, control, control_token=token), sockets[0])

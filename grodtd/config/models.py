@@ -67,7 +67,16 @@ class LogConfig(Section):
 
 
 class MarketConfig(Section):
-    source: Literal["sim", "replay"] = "sim"
+    source: Literal["sim", "replay", "exchange"] = "sim"
+    # With source: exchange. A ccxt exchange id; symbols keep GRODT's notation (BTC-USDT) and
+    # are asked of the exchange as BTC/USDT.
+    exchange: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")] = "binance"
+    # Replaces the scheme and host of the exchange's REST URLs: a proxy or a test server.
+    base_url: str | None = None
+    # How often the exchange is asked for candles that closed since the last one.
+    poll_seconds: Annotated[float, Field(gt=0.0, le=300.0)] = 2.0
+    # Seconds of one request before it counts as failed (then retried with backoff).
+    request_timeout_seconds: Annotated[float, Field(gt=0.0, le=120.0)] = 10.0
     symbols: Annotated[list[Symbol], Field(min_length=1, max_length=50)] = Field(
         default_factory=lambda: ["BTC-USD", "ETH-USD"]
     )
@@ -87,6 +96,18 @@ class MarketConfig(Section):
         if duplicates:
             raise ValueError(f"lists {', '.join(duplicates)} more than once")
         return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"must be an http(s) URL with a host, such as http://127.0.0.1:8123 (got {value!r})"
+            )
+        return value.rstrip("/")
 
     @field_validator("start")
     @classmethod
@@ -132,7 +153,10 @@ class EngineConfig(Section):
 
 class HealthConfig(Section):
     heartbeat_timeout_seconds: Seconds = 10.0
-    market_data_stale_seconds: Seconds = 10.0
+    # Unset: 10 s for the simulator and a replay (bars come many times a second), two bars
+    # plus 30 s for an exchange (one candle per symbol per bar_seconds): see
+    # Settings.market_data_stale_seconds.
+    market_data_stale_seconds: Seconds | None = None
 
 
 class ShutdownConfig(Section):
@@ -176,6 +200,15 @@ class Settings(Section):
                 "postgresql+psycopg://grodt@db/grodt (value not shown: it may hold a password)"
             )
         return value
+
+    @property
+    def market_data_stale_seconds(self) -> float:
+        """After how long without a bar market data is stale (readiness, the watchdog)."""
+        if self.health.market_data_stale_seconds is not None:
+            return self.health.market_data_stale_seconds
+        if self.market.source == "exchange":
+            return 2.0 * self.market.bar_seconds + 30.0
+        return 10.0
 
     @property
     def control_token(self) -> SecretStr | None:
