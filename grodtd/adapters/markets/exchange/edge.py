@@ -42,10 +42,14 @@ def error_kind(exc: BaseException) -> str:
         return "timeout"
     if isinstance(exc, errors.DDoSProtection | errors.RateLimitExceeded):
         return "rate_limited"
-    if isinstance(exc, errors.ExchangeNotAvailable | errors.OperationFailed):
+    if isinstance(exc, errors.ExchangeNotAvailable):
         return "unavailable"
     if isinstance(exc, errors.NetworkError):
         return "network"
+    # In ccxt's tree NetworkError is a kind of OperationFailed, so this comes last: an
+    # OperationFailed that is no network error is the exchange's own 5xx (Binance -1000).
+    if isinstance(exc, errors.OperationFailed):
+        return "unavailable"
     return "rejected"
 
 
