@@ -80,7 +80,7 @@ inputs_hash=$(
     {
         echo "base=$base_id version=$version revision=$revision source=$source_url"
         echo "wheelhouse=$wheelhouse compile_core=$compile_core"
-        sha256sum docker/Dockerfile .dockerignore
+        sha256sum docker/Dockerfile .dockerignore docker/not-in-image.txt docker/prune_ccxt.py
         find pyproject.toml uv.lock README.md grodtd configs wheelhouse -type f \
             ! -path '*/__pycache__/*' ! -name '*.pyc' ! -name '.env*' ! -name '*.pem' \
             ! -name '*.key' ! -path '*/secrets/*' ! -name '.stamp' 2>/dev/null \

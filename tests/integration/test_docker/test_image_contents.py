@@ -105,3 +105,30 @@ def test_bytecode_is_precompiled_and_used(app_container: tuple[Docker, str]) -> 
     assert all(" matches " in line or "code object from" in line for line in ours)
     assert any("grodtd/__pycache__/cli.cpython-" in line and " matches " in line for line in ours)
     assert not [line for line in ours if "could not" in line or "bad " in line]
+
+
+def test_the_image_carries_the_listed_exchanges_and_nothing_of_ccxt_it_never_imports(
+    app_container: tuple[Docker, str],
+) -> None:
+    # docker/prune_ccxt.py and docker/not-in-image.txt: the size budget with ccxt in it.
+    _, out = sh(
+        app_container,
+        f"ls -d {SITE}/ccxt/async_support {SITE}/ccxt/pro {SITE}/ccxt/test {SITE}/aiohttp "
+        f"{SITE}/uvloop {SITE}/coincurve 2>/dev/null",
+    )
+    assert out == "", f"unused parts of ccxt are in the image: {out}"
+    script = (
+        "from pathlib import Path; import glob; "
+        "from grodtd.adapters.markets.exchange.client import UnknownExchange, open_exchange; "
+        "listed = Path(glob.glob('/opt/grodt/venv/lib/python3*/site-packages/ccxt/"
+        "EXCHANGES_IN_IMAGE')[0]).read_text().split(); "
+        "print(' '.join(open_exchange(e).id for e in listed))\n"
+        "try:\n    open_exchange('poloniex')\nexcept UnknownExchange as exc:\n    print(exc)"
+    )
+    docker, name = app_container
+    result = docker.exec(name, "python", "-c", script)
+    assert result.returncode == 0, result.stderr
+    opened, refused = result.stdout.strip().splitlines()
+    assert {"binance", "coinbase", "kraken", "bybit", "okx"} <= set(opened.split())
+    assert "not among the exchanges this image carries" in refused
+    assert "CCXT_EXCHANGES=all" in refused

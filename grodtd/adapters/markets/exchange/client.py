@@ -21,6 +21,7 @@ import importlib
 import importlib.util
 import sys
 import threading
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -63,15 +64,29 @@ def exchange_class(exchange_id: str) -> type[Any]:
         package = _ccxt_package()
         locations = list(getattr(package, "__path__", []))
         if importlib.util.find_spec(f"ccxt.{exchange_id}") is None or not locations:
-            raise UnknownExchange(
-                f"{exchange_id!r} is not an exchange ccxt knows: use a ccxt exchange id such "
-                "as binance, kraken, coinbase, bybit or okx (see docs/markets.md)"
-            )
+            raise UnknownExchange(_unknown_message(exchange_id, locations))
         module = importlib.import_module(f"ccxt.{exchange_id}")
     cls = getattr(module, exchange_id, None)
     if not isinstance(cls, type):
         raise UnknownExchange(f"ccxt.{exchange_id} defines no exchange class {exchange_id!r}")
     return cls
+
+
+def _unknown_message(exchange_id: str, locations: list[str]) -> str:
+    # The image keeps the major spot venues only (docker/prune_ccxt.py) and lists them.
+    for location in locations:
+        listing = Path(location) / "EXCHANGES_IN_IMAGE"
+        if listing.is_file():
+            carried = ", ".join(listing.read_text().split())
+            return (
+                f"{exchange_id!r} is not among the exchanges this image carries ({carried}): "
+                "use one of them, or build the image with --build-arg CCXT_EXCHANGES=all "
+                "(or a list of ccxt exchange ids)"
+            )
+    return (
+        f"{exchange_id!r} is not an exchange ccxt knows: use a ccxt exchange id such as "
+        "binance, kraken, coinbase, bybit or okx (see docs/markets.md)"
+    )
 
 
 def ccxt_errors() -> ModuleType:
