@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from grodtd.config import load_settings
 from tests.integration.test_compose.monitoring import DOCKER, REPO
 from tests.integration.test_compose.stack import (
     ENVIRONMENTS,
@@ -89,10 +90,18 @@ def test_environment_name_reaches_the_daemon(
 def test_only_valid_grodt_variables_reach_the_daemon(
     resolved: tuple[str, bool, dict[str, Any], str],
 ) -> None:
-    """The daemon refuses unknown GRODT_* variables; the compose file must only set real ones."""
+    """The daemon refuses unknown GRODT_* variables; the compose file must only set real ones,
+    with values the daemon accepts: proved with the daemon's own loader over the image's
+    configuration (the docker overlay included) and a control token as the stack mounts one."""
     _, _, config, _ = resolved
-    env = config["services"]["grodt"]["environment"]
-    assert set(env) <= {"GRODT_ENV", "GRODT_DATA_DIR", "GRODT_LOG_LEVEL"}, sorted(env)
+    env = dict(config["services"]["grodt"]["environment"])
+    assert all(name.startswith("GRODT_") for name in env), sorted(env)
+    env.update(
+        GRODT_CONFIG_DIR=str(REPO / "configs"),
+        GRODT_CONFIG_OVERLAYS="docker",
+        GRODT_CONTROL_TOKEN="a-token-as-the-stack-mounts-one",
+    )
+    load_settings(env, secrets_dir=REPO / "no-secrets-dir")
 
 
 def test_local_variant_uses_local_images_and_leaves_grafana_out(
