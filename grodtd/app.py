@@ -37,7 +37,7 @@ from grodtd.live.servers import EmbeddedServer, StartupError, embedded_server, l
 from grodtd.live.view import Lifecycle, LiveDaemonView
 from grodtd.ops.event_log import EventLogger
 from grodtd.ops.health import Heartbeat, MarketDataClock, StoreProbe
-from grodtd.ops.metrics import Metrics
+from grodtd.ops.metrics import LiveState, Metrics
 from grodtd.ops.version import build_info
 from grodtd.web_app import create_app
 
@@ -277,8 +277,8 @@ def _assemble(
     token = settings.control_token.get_secret_value() if settings.control_token else None
     web = embedded_server(create_app(view, control, control_token=token), sockets[0])
 
-    def refresh_metrics() -> None:
-        metrics.refresh(
+    def metrics_state() -> LiveState:
+        return LiveState(
             runner.snapshot,
             ready=view.readiness().ok,
             market_data_age=market_clock.ages(),
@@ -286,7 +286,8 @@ def _assemble(
             market_data_ended=market_clock.ended is not None,
         )
 
-    metrics_server = embedded_server(metrics.asgi_app(refresh_metrics), sockets[1])
+    metrics.watch(metrics_state)
+    metrics_server = embedded_server(metrics.asgi_app(), sockets[1])
     if recovered.checkpoint is not None:
         log.info(
             "recovered state from the store",

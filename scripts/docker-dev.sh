@@ -140,36 +140,9 @@ build_images() {
     fi
 }
 
-# SQLite's online backup API through the image's own Python: the image has no sqlite3 CLI, and
-# copying the file of a live WAL database can capture a torn state. The copy is made inside the
-# data volume (the root filesystem is read-only, /tmp is small) and streamed out.
-BACKUP_PY='
-import os, shutil, sqlite3, sys
-db, tmp = "/data/grodt.db", "/data/.grodt-backup.db"
-src, dst = sqlite3.connect(db), sqlite3.connect(tmp)
-src.backup(dst)
-dst.close(); src.close()
-with open(tmp, "rb") as f:
-    shutil.copyfileobj(f, sys.stdout.buffer)
-os.remove(tmp)
-'
-# Written by the container user (so ownership stays 10001:0), checked before it replaces the
-# database; the old WAL and shared-memory files must go, or SQLite would replay them onto the
-# restored file.
-RESTORE_PY='
-import os, shutil, sqlite3, sys
-db, tmp = "/data/grodt.db", "/data/.grodt-restore.db"
-with open(tmp, "wb") as f:
-    shutil.copyfileobj(sys.stdin.buffer, f)
-if sqlite3.connect(tmp).execute("pragma integrity_check").fetchone()[0] != "ok":
-    os.remove(tmp)
-    sys.exit("restore: the backup file is not a sound SQLite database; nothing was changed")
-for suffix in ("-wal", "-shm"):
-    if os.path.exists(db + suffix):
-        os.remove(db + suffix)
-os.replace(tmp, db)
-print("restore: database replaced", file=sys.stderr)
-'
+# `grodt backup -` and `grodt restore -` (grodtd/adapters/store/backup.py) do the SQLite work
+# inside the container: the image has no sqlite3 CLI, and copying the file of a live WAL
+# database can capture a torn state. Their copies are streamed through stdin and stdout.
 
 backup() {
     local out=${1:-data/backups/grodt-$(date -u +%Y%m%dT%H%M%SZ).db}
@@ -177,7 +150,7 @@ backup() {
     mkdir -p "$(dirname "$out")"
     ensure_secrets
     local status=0
-    compose exec -T grodt python -c "$BACKUP_PY" >"$out.partial" || status=$?
+    compose exec -T grodt grodt backup - >"$out.partial" || status=$?
     if [ "$status" != 0 ]; then
         rm -f "$out.partial"
         die "backup failed (exit $status): is the stack up? (scripts/docker-dev.sh ps)"
@@ -186,13 +159,19 @@ backup() {
     echo "docker-dev: backup written to $out" >&2
 }
 
+# The restore runs in a one-off container of the same image, as the container user (so the
+# file stays 10001:0), after the daemon stopped: `grodt restore` takes the daemon's store lock
+# and refuses while one holds it. A refused restore changes nothing, so the daemon is started
+# again either way, on whichever database is now in place.
 restore() {
     local file=${1:?restore needs the backup file: scripts/docker-dev.sh restore FILE}
     [ -s "$file" ] || die "restore: $file is missing or empty"
     ensure_secrets
     compose stop grodt
-    compose run --rm --no-deps -T --entrypoint python grodt -c "$RESTORE_PY" <"$file"
+    local status=0
+    compose run --rm --no-deps -T grodt restore - <"$file" || status=$?
     compose up -d --wait --wait-timeout "${WAIT_TIMEOUT:-180}" grodt
+    [ "$status" = 0 ] || die "restore failed (exit $status): the database was not changed"
 }
 
 scan() {

@@ -11,11 +11,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from grodtd.cli import backtest, check_config, download, healthcheck, run, version
+from grodtd.cli import backtest, backup, check_config, download, healthcheck, restore, run, version
 from grodtd.cli.common import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, Parser, print_problems
 
 # In the order `grodt --help` lists them; each module adds its own subcommand.
-COMMANDS = (run, backtest, download, check_config, healthcheck, version)
+COMMANDS = (run, backtest, download, check_config, healthcheck, version, backup, restore)
 
 __all__ = ["EXIT_CONFIG", "EXIT_FATAL", "EXIT_OK", "build_parser", "main"]
 

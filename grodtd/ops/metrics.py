@@ -1,23 +1,28 @@
 """Prometheus metrics for GRODT, in a registry this object owns.
 
 Two sources feed it. Domain events (``observe``) move the counters and the latency histogram
-as things happen, so no increment is lost between scrapes. The engine snapshot (``refresh``)
-sets the gauges just before each scrape, so a gauge is never older than the scrape itself.
+as things happen, so no increment is lost between scrapes. The published engine snapshot is
+read by a collector at scrape time (``watch``), so a gauge is never older than the scrape
+itself and nothing has to remember to refresh it.
 
 Label values are bounded sets (sides, statuses, outcomes, reasons, configured symbols and
 strategies); an order id never becomes a label, since every new value is a new time series.
 Known label combinations are created up front so that ``rate()`` and ``absent()`` queries see
 zero-valued series from the first scrape instead of gaps.
+
+HTTP is prometheus_client's own ASGI app behind a thin wrapper that keeps this port's
+contract: only ``GET``/``HEAD /metrics``, the 0.0.4 text format, security headers, and a
+failing scrape answered 500 instead of escaping into the server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from prometheus_client import (
-    CONTENT_TYPE_PLAIN_0_0_4,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -25,7 +30,10 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
     generate_latest,
+    make_asgi_app,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from grodtd.core.events import (
     BarProcessed,
@@ -62,9 +70,92 @@ DECISION_LATENCY_BUCKETS = (
 )
 
 Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """Everything the snapshot gauges show, read once per scrape so they agree with each other."""
+
+    snapshot: EngineSnapshot
+    ready: bool
+    market_data_age: Mapping[str, float]
+    heartbeat_age: float
+    market_data_ended: bool = False
+
+
+StateSource = Callable[[], LiveState]
+
+# Gauges with one series each: name, help text, value in a state.
+_SCALAR_GAUGES: tuple[tuple[str, str, Callable[[LiveState], float]], ...] = (
+    ("grodt_ready", "1 when /ready answers 200, else 0.", lambda s: 1 if s.ready else 0),
+    ("grodt_equity_usd", "Account equity (cash + positions).", lambda s: s.snapshot.equity),
+    ("grodt_cash_usd", "Cash balance.", lambda s: s.snapshot.cash),
+    ("grodt_realized_pnl_usd", "Realized PnL, net of fees.", lambda s: s.snapshot.realized_pnl),
+    (
+        "grodt_unrealized_pnl_usd",
+        "Unrealized PnL of open positions.",
+        lambda s: s.snapshot.unrealized_pnl,
+    ),
+    ("grodt_fees_usd", "Fees paid since the account started.", lambda s: s.snapshot.fees),
+    (
+        "grodt_drawdown_ratio",
+        "Fraction of equity below its peak (0..1).",
+        lambda s: s.snapshot.drawdown,
+    ),
+    (
+        "grodt_daily_loss_ratio",
+        "Loss since 00:00 UTC as a fraction of start-of-day equity (0 when up).",
+        lambda s: _daily_loss_ratio(s.snapshot),
+    ),
+    ("grodt_open_positions", "Open positions.", lambda s: len(s.snapshot.positions)),
+    (
+        "grodt_market_data_ended",
+        "1 once a bounded source (a CSV replay) has delivered its last bar.",
+        lambda s: 1 if s.market_data_ended else 0,
+    ),
+    (
+        "grodt_trading_halted",
+        "1 while new entries are refused.",
+        lambda s: 1 if s.snapshot.trading_halted else 0,
+    ),
+    (
+        "grodt_paused",
+        "1 while an operator paused new entries.",
+        lambda s: 1 if s.snapshot.paused else 0,
+    ),
+    (
+        "grodt_loss_streak",
+        "Consecutive losing trades (cooldown starts at the cap).",
+        lambda s: s.snapshot.loss_streak,
+    ),
+    (
+        "grodt_engine_heartbeat_age_seconds",
+        "Seconds since the engine loop last beat; liveness fails past its limit.",
+        lambda s: max(0.0, s.heartbeat_age),
+    ),
+)
+_MARKET_DATA_AGE = (
+    "grodt_market_data_age_seconds",
+    "Seconds since the last bar of the symbol arrived.",
+    ["symbol"],
+)
+_REGIME = (
+    "grodt_regime",
+    "1 for the symbol's current regime, 0 for the others.",
+    ["symbol", "regime"],
+)
+_STRATEGY_ENABLED = ("grodt_strategy_enabled", "1 when the strategy may trade.", ["strategy"])
+_HALT_ACTIVE = ("grodt_halt_active", "1 for each reason currently halting entries.", ["reason"])
+_KILL_SWITCH_ACTIVE = (
+    "grodt_kill_switch_active",
+    "1 while the kill switch is latched.",
+    ["reason"],
+)
+_LABELLED_GAUGES = (_MARKET_DATA_AGE, _REGIME, _STRATEGY_ENABLED, _HALT_ACTIVE, _KILL_SWITCH_ACTIVE)
 
 
 class Metrics:
@@ -76,6 +167,12 @@ class Metrics:
         PlatformCollector(registry=self.registry)
         self._symbols = tuple(symbols)
         self._strategies = tuple(strategies)
+        self._source: StateSource | None = None
+        # What events said, for what no snapshot says yet: the regime of a symbol the published
+        # snapshot does not carry, and kill switches tripped while nothing is watched. Written
+        # on the engine thread, read at scrape time: plain dict and frozenset swaps only.
+        self._event_regimes: dict[str, Regime] = {}
+        self._tripped: frozenset[str] = frozenset()
         r = self.registry
 
         self.build_info = Gauge(
@@ -87,23 +184,6 @@ class Metrics:
         self.build_info.labels(build.version, build.revision, build.environment, build.python).set(
             1
         )
-        self.ready = Gauge("grodt_ready", "1 when /ready answers 200, else 0.", registry=r)
-        self.equity = Gauge("grodt_equity_usd", "Account equity (cash + positions).", registry=r)
-        self.cash = Gauge("grodt_cash_usd", "Cash balance.", registry=r)
-        self.realized = Gauge("grodt_realized_pnl_usd", "Realized PnL, net of fees.", registry=r)
-        self.unrealized = Gauge(
-            "grodt_unrealized_pnl_usd", "Unrealized PnL of open positions.", registry=r
-        )
-        self.fees = Gauge("grodt_fees_usd", "Fees paid since the account started.", registry=r)
-        self.drawdown = Gauge(
-            "grodt_drawdown_ratio", "Fraction of equity below its peak (0..1).", registry=r
-        )
-        self.daily_loss = Gauge(
-            "grodt_daily_loss_ratio",
-            "Loss since 00:00 UTC as a fraction of start-of-day equity (0 when up).",
-            registry=r,
-        )
-        self.open_positions = Gauge("grodt_open_positions", "Open positions.", registry=r)
         self.orders = Counter(
             "grodt_orders_total",
             "Order life-cycle steps: submitted, filled or rejected, by side.",
@@ -119,61 +199,16 @@ class Metrics:
         self.bars_processed = Counter(
             "grodt_bars_processed_total", "Bars processed over all symbols.", registry=r
         )
-        self.market_data_age = Gauge(
-            "grodt_market_data_age_seconds",
-            "Seconds since the last bar of the symbol arrived.",
-            ["symbol"],
-            registry=r,
-        )
-        self.market_data_ended = Gauge(
-            "grodt_market_data_ended",
-            "1 once a bounded source (a CSV replay) has delivered its last bar.",
-            registry=r,
-        )
         self.decision_latency = Histogram(
             "grodt_decision_latency_seconds",
             "Time from a bar's arrival to the engine's decision.",
             buckets=DECISION_LATENCY_BUCKETS,
             registry=r,
         )
-        self.regime = Gauge(
-            "grodt_regime",
-            "1 for the symbol's current regime, 0 for the others.",
-            ["symbol", "regime"],
-            registry=r,
-        )
-        self.strategy_enabled = Gauge(
-            "grodt_strategy_enabled", "1 when the strategy may trade.", ["strategy"], registry=r
-        )
-        self.trading_halted = Gauge(
-            "grodt_trading_halted", "1 while new entries are refused.", registry=r
-        )
-        self.paused = Gauge("grodt_paused", "1 while an operator paused new entries.", registry=r)
-        self.halt_active = Gauge(
-            "grodt_halt_active",
-            "1 for each reason currently halting entries.",
-            ["reason"],
-            registry=r,
-        )
-        self.kill_switch_active = Gauge(
-            "grodt_kill_switch_active",
-            "1 while the kill switch is latched.",
-            ["reason"],
-            registry=r,
-        )
         self.kill_switch_trips = Counter(
             "grodt_kill_switch_trips_total", "Kill switch trips by reason.", ["reason"], registry=r
         )
-        self.loss_streak = Gauge(
-            "grodt_loss_streak",
-            "Consecutive losing trades (cooldown starts at the cap).",
-            registry=r,
-        )
-        self.heartbeat_age = Gauge(
-            "grodt_engine_heartbeat_age_seconds",
-            "Seconds since the engine loop last beat; liveness fails past its limit.",
-            registry=r,
-        )
+        r.register(_SnapshotCollector(self))
         self._preinitialize()
 
     def _preinitialize(self) -> None:
@@ -184,16 +219,8 @@ class Metrics:
             self.trades_closed.labels(outcome.value)
         for reason in KillSwitchReason:
             self.kill_switch_trips.labels(reason.value)
-            self.kill_switch_active.labels(reason.value).set(0)
         for symbol in self._symbols:
             self.market_events.labels(symbol)
-            self.market_data_age.labels(symbol).set(0)
-            for regime in Regime:
-                self.regime.labels(symbol, regime.value).set(0)
-        for strategy in self._strategies:
-            self.strategy_enabled.labels(strategy).set(0)
-        for halt in HaltReason:
-            self.halt_active.labels(halt.value).set(0)
 
     # -- events ---------------------------------------------------------------------------
 
@@ -204,7 +231,7 @@ class Metrics:
                 self.market_events.labels(bar.symbol).inc()
                 self.bars_processed.inc()
                 self.decision_latency.observe(max(0.0, seconds))
-                self._set_regime(bar.symbol, regime)
+                self._event_regimes[bar.symbol] = regime
             case OrderSubmitted(order=order):
                 self.orders.labels(order.side.value, "submitted").inc()
             case OrderFilled(order=order):
@@ -214,67 +241,101 @@ class Metrics:
             case TradeClosed(trade=trade):
                 self.trades_closed.labels(trade.outcome.value).inc()
             case RegimeChanged(symbol=symbol, current=current):
-                self._set_regime(symbol, current)
+                self._event_regimes[symbol] = current
             case KillSwitchTripped(reason=reason):
                 self.kill_switch_trips.labels(reason.value).inc()
-                self.kill_switch_active.labels(reason.value).set(1)
+                self._tripped = self._tripped | {reason.value}
             case _:
                 pass
 
-    def _set_regime(self, symbol: str, current: Regime) -> None:
-        for regime in Regime:
-            self.regime.labels(symbol, regime.value).set(1 if regime is current else 0)
-
     # -- snapshot -------------------------------------------------------------------------
 
-    def refresh(
-        self,
-        snapshot: EngineSnapshot,
-        ready: bool,
-        market_data_age: Mapping[str, float],
-        heartbeat_age: float,
-        market_data_ended: bool = False,
-    ) -> None:
-        """Set every gauge from one consistent snapshot (call right before rendering)."""
-        self.ready.set(1 if ready else 0)
-        self.equity.set(snapshot.equity)
-        self.cash.set(snapshot.cash)
-        self.realized.set(snapshot.realized_pnl)
-        self.unrealized.set(snapshot.unrealized_pnl)
-        self.fees.set(snapshot.fees)
-        self.drawdown.set(snapshot.drawdown)
-        self.daily_loss.set(_daily_loss_ratio(snapshot))
-        self.open_positions.set(len(snapshot.positions))
-        self.trading_halted.set(1 if snapshot.trading_halted else 0)
-        self.paused.set(1 if snapshot.paused else 0)
-        self.loss_streak.set(snapshot.loss_streak)
-        self.heartbeat_age.set(max(0.0, heartbeat_age))
-        self.market_data_ended.set(1 if market_data_ended else 0)
-        for symbol, regime in snapshot.regimes.items():
-            self._set_regime(symbol, regime)
-        for strategy, enabled in snapshot.strategies_enabled.items():
-            self.strategy_enabled.labels(strategy).set(1 if enabled else 0)
-        for symbol, age in market_data_age.items():
-            self.market_data_age.labels(symbol).set(max(0.0, age))
+    def watch(self, source: StateSource) -> None:
+        """Read the snapshot gauges from ``source`` at every scrape (the daemon's live state).
+
+        ``source`` runs on the scraping thread, once per scrape; whatever it raises fails
+        that scrape (500, logged) and nothing else.
+        """
+        self._source = source
+
+    def snapshot_families(self) -> Iterator[GaugeMetricFamily]:
+        """The snapshot gauges as they are right now; the collector's ``collect``."""
+        state = self._source() if self._source is not None else None
+        shown = state or LiveState(
+            EngineSnapshot(), ready=False, market_data_age={}, heartbeat_age=0
+        )
+        snapshot = shown.snapshot
+        for name, documentation, read in _SCALAR_GAUGES:
+            yield GaugeMetricFamily(name, documentation, value=read(shown))
+
+        ages = {symbol: 0.0 for symbol in self._symbols}
+        ages.update({symbol: max(0.0, age) for symbol, age in shown.market_data_age.items()})
+        yield _family(_MARKET_DATA_AGE, {(symbol,): age for symbol, age in ages.items()})
+
+        regimes: dict[str, Regime | None] = dict.fromkeys(self._symbols)
+        regimes.update(dict(self._event_regimes))
+        regimes.update(snapshot.regimes)
+        yield _family(
+            _REGIME,
+            {
+                (symbol, regime.value): 1 if regime is current else 0
+                for symbol, current in regimes.items()
+                for regime in Regime
+            },
+        )
+
+        enabled = dict.fromkeys(self._strategies, False) | snapshot.strategies_enabled
+        yield _family(_STRATEGY_ENABLED, {(name,): 1 if on else 0 for name, on in enabled.items()})
+
         halted = {reason.value for reason, _ in snapshot.halts}
-        for halt in HaltReason:
-            self.halt_active.labels(halt.value).set(1 if halt.value in halted else 0)
-        latched = {reason.value for reason, _ in snapshot.kill_switches}
-        for reason in KillSwitchReason:
-            self.kill_switch_active.labels(reason.value).set(1 if reason.value in latched else 0)
+        yield _family(_HALT_ACTIVE, {(h.value,): 1 if h.value in halted else 0 for h in HaltReason})
+
+        # A watched daemon's snapshot is the truth about latches (a resume clears them); events
+        # speak only while nothing is watched.
+        latched = (
+            {reason.value for reason, _ in snapshot.kill_switches}
+            if state is not None
+            else self._tripped
+        )
+        yield _family(
+            _KILL_SWITCH_ACTIVE,
+            {(k.value,): 1 if k.value in latched else 0 for k in KillSwitchReason},
+        )
 
     # -- exposition -----------------------------------------------------------------------
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
-    def asgi_app(self, refresh_callback: Callable[[], None] | None = None) -> ASGIApp:
-        """An ASGI app answering ``GET /metrics``; it refreshes the gauges before rendering.
+    def asgi_app(self) -> ASGIApp:
+        """The ASGI app of port 9090: prometheus_client's, inside this port's contract."""
+        return _MetricsEndpoint(make_asgi_app(self.registry, disable_compression=True))
 
-        Small and dependency-free on purpose: it runs on its own port (9090) beside the web
-        app, and a scrape must stay cheap even while the engine is busy.
-        """
-        return _MetricsASGI(self, refresh_callback)
+
+class _SnapshotCollector(Collector):
+    """Yields the snapshot gauges at collect time; ``describe`` keeps registration side-free."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        return self._metrics.snapshot_families()
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        for name, documentation, _ in _SCALAR_GAUGES:
+            yield GaugeMetricFamily(name, documentation)
+        for spec in _LABELLED_GAUGES:
+            yield _family(spec, {})
+
+
+def _family(
+    spec: tuple[str, str, list[str]], values: Mapping[tuple[str, ...], float]
+) -> GaugeMetricFamily:
+    name, documentation, labels = spec
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for label_values, value in values.items():
+        family.add_metric(label_values, value)
+    return family
 
 
 def _daily_loss_ratio(snapshot: EngineSnapshot) -> float:
@@ -290,63 +351,65 @@ _SECURITY_HEADERS = (
 )
 
 
-class _MetricsASGI:
-    def __init__(self, metrics: Metrics, refresh: Callable[[], None] | None) -> None:
-        self._metrics = metrics
-        self._refresh = refresh
+class _MetricsEndpoint:
+    """Routes, hardens and guards prometheus_client's app, which answers any path and method.
+
+    The request's ``Accept`` header is dropped: Prometheus asks for OpenMetrics first, and
+    prometheus_client would switch to it; the 0.0.4 text format is what every Prometheus
+    version parses the same way, so the series the dashboards see stay what they were.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
         if scope["type"] != "http":
-            return
-        method = scope.get("method", "GET")
+            return  # the embedded server runs without lifespan; nothing else is served
         if scope.get("path") != "/metrics":
-            await _respond(send, 404, b"text/plain; charset=utf-8", b"not found; try /metrics\n")
+            await _plain(send, 404, b"not found; try /metrics\n")
             return
-        if method not in ("GET", "HEAD"):
-            await _respond(
-                send,
-                405,
-                b"text/plain; charset=utf-8",
-                b"method not allowed\n",
-                ((b"allow", b"GET, HEAD"),),
-            )
+        if scope.get("method", "GET") not in ("GET", "HEAD"):
+            await _plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
             return
+        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"accept"]
+        response = _HardenedResponse(send)
         try:
-            if self._refresh is not None:
-                self._refresh()
-            body = self._metrics.render()
-        except Exception as exc:  # a broken refresh fails this scrape, never the process
+            await self._app({**scope, "headers": headers}, receive, response.send)
+        except Exception as exc:  # a broken snapshot fails this scrape, never the process
             structlog.stdlib.get_logger("grodtd.ops.metrics").error(
                 "metrics_refresh_failed", error=f"{type(exc).__name__}: {exc}"
             )
-            await _respond(send, 500, b"text/plain; charset=utf-8", b"metrics refresh failed\n")
+            if not response.started:
+                await _plain(send, 500, b"metrics refresh failed\n")
+
+
+class _HardenedResponse:
+    """Adds the security headers and a Content-Length to a response sent in one body."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._start: Message | None = None
+        self.started = False
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self._start = message  # held until the body is known, for its length
             return
-        # The 0.0.4 text format: every Prometheus version parses it, and our names are legacy.
-        await _respond(send, 200, CONTENT_TYPE_PLAIN_0_0_4.encode(), body)
+        if self._start is not None:
+            headers = [*self._start.get("headers", []), *_SECURITY_HEADERS]
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                headers.append((b"content-length", str(len(message.get("body", b""))).encode()))
+            await self._send({**self._start, "headers": headers})
+            self._start = None
+            self.started = True
+        await self._send(message)
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    content_type: bytes,
-    body: bytes,
-    extra: tuple[tuple[bytes, bytes], ...] = (),
+async def _plain(
+    send: Send, status: int, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
 ) -> None:
     headers = [
-        (b"content-type", content_type),
+        (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
         *_SECURITY_HEADERS,
         *extra,

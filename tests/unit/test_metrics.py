@@ -9,6 +9,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from structlog.testing import capture_logs
 
 from grodtd.core.events import (
     BarProcessed,
@@ -21,7 +22,7 @@ from grodtd.core.events import (
     TradeClosed,
 )
 from grodtd.core.models import Bar, HaltReason, KillSwitchReason, Regime, Side
-from grodtd.ops.metrics import Metrics
+from grodtd.ops.metrics import LiveState, Metrics
 from grodtd.web.contracts import BuildInfo
 from tests.support.fake_daemon import sample_fill, sample_order, sample_snapshot, sample_trade
 from tests.support.servers import serve
@@ -160,10 +161,10 @@ def test_events_move_the_counters(metrics: Metrics) -> None:
     assert value(metrics, "grodt_regime", symbol="ETH-USD", regime="ranging") == 1
 
 
-def test_refresh_sets_gauges_from_the_snapshot(metrics: Metrics) -> None:
+def test_gauges_show_the_watched_state_at_every_scrape(metrics: Metrics) -> None:
     snapshot = replace(sample_snapshot(), equity=9_700.0, day_start_equity=10_000.0)
-
-    metrics.refresh(snapshot, True, {"BTC-USD": 1.5, "ETH-USD": 14.2}, heartbeat_age=0.25)
+    state = [LiveState(snapshot, True, {"BTC-USD": 1.5, "ETH-USD": 14.2}, heartbeat_age=0.25)]
+    metrics.watch(lambda: state[0])
 
     assert value(metrics, "grodt_ready") == 1
     assert value(metrics, "grodt_equity_usd") == 9_700.0
@@ -183,12 +184,55 @@ def test_refresh_sets_gauges_from_the_snapshot(metrics: Metrics) -> None:
     assert value(metrics, "grodt_halt_active", reason="cooldown") == 1
 
     calm = replace(snapshot, halts=(), kill_switches=(), regimes={"BTC-USD": Regime.RANGING})
-    metrics.refresh(calm, False, {}, heartbeat_age=3.0)
+    state[0] = LiveState(calm, False, {}, heartbeat_age=3.0)
     assert value(metrics, "grodt_ready") == 0
     assert value(metrics, "grodt_trading_halted") == 0
     assert value(metrics, "grodt_kill_switch_active", reason="abnormal_slippage") == 0
     assert value(metrics, "grodt_regime", symbol="BTC-USD", regime="trending_up") == 0
     assert value(metrics, "grodt_regime", symbol="BTC-USD", regime="ranging") == 1
+
+
+def test_unwatched_gauges_are_zero_and_events_fill_what_no_snapshot_says(
+    metrics: Metrics,
+) -> None:
+    """Before a snapshot exists every series is there at 0; regimes and latches come from events.
+
+    Once watched, the snapshot speaks for the symbols it carries and for every kill switch
+    (a resume clears a latch there), and events still speak for a symbol it does not carry.
+    """
+    found = samples(metrics)
+    for name in ("grodt_ready", "grodt_equity_usd", "grodt_daily_loss_ratio", "grodt_paused"):
+        assert found[(name, frozenset())] == 0, name
+    for symbol in SYMBOLS:
+        assert value(metrics, "grodt_market_data_age_seconds", symbol=symbol) == 0
+    for halt in HaltReason:
+        assert value(metrics, "grodt_halt_active", reason=halt.value) == 0
+
+    metrics.observe(KillSwitchTripped(KillSwitchReason.STALE_MARKET_DATA, "no bars for 3 minutes"))
+    metrics.observe(RegimeChanged("ETH-USD", 0, Regime.TRANSITION, Regime.HIGH_VOLATILITY))
+    assert value(metrics, "grodt_kill_switch_active", reason="stale_market_data") == 1
+    assert value(metrics, "grodt_regime", symbol="ETH-USD", regime="high_volatility") == 1
+
+    only_btc = replace(sample_snapshot(), regimes={"BTC-USD": Regime.RANGING}, kill_switches=())
+    metrics.watch(lambda: LiveState(only_btc, True, {}, heartbeat_age=0.0))
+    assert value(metrics, "grodt_kill_switch_active", reason="stale_market_data") == 0
+    assert value(metrics, "grodt_regime", symbol="ETH-USD", regime="high_volatility") == 1
+    assert value(metrics, "grodt_regime", symbol="BTC-USD", regime="ranging") == 1
+
+
+def test_registering_never_reads_the_state() -> None:
+    """The collector describes itself, so building the registry cannot run a readiness check."""
+    calls: list[int] = []
+
+    def source() -> LiveState:
+        calls.append(1)
+        return LiveState(sample_snapshot(), True, {}, heartbeat_age=0.0)
+
+    metrics = Metrics(BUILD, SYMBOLS, ["s1_trend"])
+    metrics.watch(source)
+    assert calls == []
+    metrics.render()
+    assert calls == [1]
 
 
 def test_registry_is_private(metrics: Metrics) -> None:
@@ -200,21 +244,42 @@ def test_registry_is_private(metrics: Metrics) -> None:
 
 @pytest.fixture
 def metrics_url(metrics: Metrics) -> Iterator[tuple[str, list[int]]]:
-    refreshed: list[int] = []
+    scraped: list[int] = []
     snapshot = sample_snapshot()
 
-    def refresh() -> None:
-        refreshed.append(1)
-        metrics.refresh(
-            replace(snapshot, equity=10_000.0 + len(refreshed)), True, {}, heartbeat_age=0.0
+    def state() -> LiveState:
+        scraped.append(1)
+        return LiveState(
+            replace(snapshot, equity=10_000.0 + len(scraped)), True, {}, heartbeat_age=0.0
         )
 
-    with serve(metrics.asgi_app(refresh)) as url:
-        yield url, refreshed
+    metrics.watch(state)
+    with serve(metrics.asgi_app()) as url:
+        yield url, scraped
 
 
-def test_asgi_app_refreshes_before_every_scrape(metrics_url: tuple[str, list[int]]) -> None:
-    url, refreshed = metrics_url
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+}
+# What Prometheus 2.x sends on every scrape: OpenMetrics first, gzip welcome.
+PROMETHEUS_ACCEPT = {
+    "accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+    "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "accept-encoding": "gzip",
+}
+
+
+def assert_hardened(response: httpx.Response) -> None:
+    for name, expected in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == expected, name
+    assert "server" not in response.headers
+    assert int(response.headers["content-length"]) == len(response.content)
+
+
+def test_asgi_app_reads_the_state_at_every_scrape(metrics_url: tuple[str, list[int]]) -> None:
+    url, scraped = metrics_url
 
     first = httpx.get(url + "/metrics")
     second = httpx.get(url + "/metrics")
@@ -222,7 +287,7 @@ def test_asgi_app_refreshes_before_every_scrape(metrics_url: tuple[str, list[int
     assert first.status_code == 200
     assert first.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert "server" not in first.headers
-    assert len(refreshed) == 2
+    assert len(scraped) == 2
     equity = [
         s.value
         for f in text_string_to_metric_families(second.text)
@@ -232,16 +297,62 @@ def test_asgi_app_refreshes_before_every_scrape(metrics_url: tuple[str, list[int
     assert equity == [10_002.0]
     assert httpx.get(url + "/").status_code == 404
     assert httpx.post(url + "/metrics").status_code == 405
+    assert len(scraped) == 2, "a refused request never reads the state"
 
 
-def test_a_failing_refresh_fails_the_scrape_not_the_server(metrics: Metrics) -> None:
+def test_prometheus_gets_the_0_0_4_text_format_uncompressed(
+    metrics_url: tuple[str, list[int]],
+) -> None:
+    """prometheus_client would answer OpenMetrics (and gzip) to Prometheus' own Accept header."""
+    url, _ = metrics_url
+
+    response = httpx.get(url + "/metrics", headers=PROMETHEUS_ACCEPT)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert "content-encoding" not in response.headers
+    assert "# EOF" not in response.text
+    assert "# TYPE grodt_orders_total counter" in response.text
+    assert_hardened(response)
+
+
+def test_only_get_and_head_of_metrics_are_answered(metrics_url: tuple[str, list[int]]) -> None:
+    url, _ = metrics_url
+
+    head = httpx.head(url + "/metrics")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"].startswith("text/plain; version=0.0.4")
+    for path in ("/", "/metrics/", "/metricsx", "/favicon.ico"):
+        response = httpx.get(url + path)
+        assert response.status_code == 404, path
+        assert_hardened(response)
+    for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
+        response = httpx.request(method, url + "/metrics")
+        assert response.status_code == 405, method
+        assert response.headers["allow"] == "GET, HEAD"
+        assert_hardened(response)
+    assert_hardened(httpx.get(url + "/metrics"))
+
+
+def test_a_failing_state_fails_the_scrape_not_the_server(metrics: Metrics) -> None:
     calls: list[int] = []
 
-    def broken() -> None:
+    def broken() -> LiveState:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("snapshot unavailable")
+        return LiveState(sample_snapshot(), True, {}, heartbeat_age=0.0)
 
-    with serve(metrics.asgi_app(broken)) as url:
-        assert httpx.get(url + "/metrics").status_code == 500
+    metrics.watch(broken)
+    with serve(metrics.asgi_app()) as url, capture_logs() as logs:
+        failed = httpx.get(url + "/metrics")
+        assert failed.status_code == 500
+        assert failed.text == "metrics refresh failed\n"
+        assert_hardened(failed)
         assert httpx.get(url + "/metrics").status_code == 200
+    assert [
+        (entry["event"], entry["log_level"], entry["error"])
+        for entry in logs
+        if entry["event"] == "metrics_refresh_failed"
+    ] == [("metrics_refresh_failed", "error", "RuntimeError: snapshot unavailable")]
