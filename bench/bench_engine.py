@@ -2,8 +2,9 @@
 
 Bars are generated in memory BEFORE the clock starts (a seeded random walk whose drift switches
 every few hundred bars, so the strategy really trades), then fed to ``Engine.process`` one by
-one, as a backtest should run: no store, no observers and ``thread_safe=False`` (``--locked``
-measures the live default with its per-bar lock).
+one, as a backtest should run: each bar shown to the simulated venue, then processed, with no
+store, no observers and ``thread_safe=False`` (``--locked`` measures the live default with its
+per-bar lock).
 
 The broker is the product's ``grodtd.adapters.brokers.paper.PaperBroker`` when it can be
 imported (the default, ``--broker paper``); ``--broker minimal`` uses a tiny in-bench broker
@@ -38,9 +39,9 @@ import time
 import tracemalloc
 
 from grodtd.core.engine import Engine
-from grodtd.core.models import Bar, Fill, Order, OrderKind, Side
+from grodtd.core.models import Bar, Fill, Order, OrderKind, Side, Trade
 from grodtd.core.params import EngineParams
-from grodtd.core.ports import Broker
+from grodtd.core.ports import SimulatedBroker
 from grodtd.ops.version import core_build
 
 T0 = 1_700_006_400  # a UTC midnight
@@ -51,6 +52,7 @@ class MinimalBroker:
 
     def __init__(self) -> None:
         self._open: dict[str, dict[str, Order]] = {}
+        self._fills: list[Fill] = []
 
     def submit(self, order: Order) -> None:
         self._open.setdefault(order.symbol, {})[order.client_order_id] = order
@@ -59,11 +61,15 @@ class MinimalBroker:
         for book in self._open.values():
             book.pop(client_order_id, None)
 
-    def on_bar(self, bar: Bar) -> list[Fill]:
+    def take_fills(self) -> list[Fill]:
+        fills, self._fills = self._fills, []
+        return fills
+
+    def on_bar(self, bar: Bar) -> None:
         book = self._open.get(bar.symbol)
         if not book:
-            return []
-        fills = []
+            return
+        fills = self._fills
         for order in list(book.values()):
             if order.created_ts >= bar.ts:
                 continue
@@ -84,10 +90,9 @@ class MinimalBroker:
             fills.append(
                 Fill(order.client_order_id, order.symbol, order.side, order.qty, price, 0.0, bar.ts)
             )
-        return fills
 
 
-def make_broker(kind: str) -> tuple[Broker, str]:
+def make_broker(kind: str) -> tuple[SimulatedBroker, str]:
     if kind == "paper":
         try:
             from grodtd.adapters.brokers.paper import PaperBroker
@@ -123,17 +128,20 @@ def generate(n: int, symbols: int, seed: int) -> list[Bar]:
 
 def run(
     bars: list[Bar], broker_kind: str, locked: bool = False
-) -> tuple[float, float, Engine, str]:
-    """(wall seconds, CPU seconds of this process, engine, broker label) of one pass."""
+) -> tuple[float, float, Engine, list[Trade], str]:
+    """(wall seconds, CPU seconds of this process, engine, its trades, broker label) of a pass."""
     broker, label = make_broker(broker_kind)
-    engine = Engine(EngineParams(), broker, thread_safe=locked)
+    trades: list[Trade] = []
+    engine = Engine(EngineParams(), broker, thread_safe=locked, record_trade=trades.append)
+    show = broker.on_bar
     process = engine.process
     gc.collect()
     cpu = time.process_time()
     started = time.perf_counter()
     for bar in bars:
+        show(bar)
         process(bar)
-    return time.perf_counter() - started, time.process_time() - cpu, engine, label
+    return time.perf_counter() - started, time.process_time() - cpu, engine, trades, label
 
 
 def calibration_seconds() -> float:
@@ -168,9 +176,10 @@ def main() -> None:
     timings = []
     cpu_timings = []
     engine = None
+    trades: list[Trade] = []
     label = ""
     for _ in range(args.repeat):
-        seconds, cpu_seconds, engine, label = run(bars, args.broker, args.locked)
+        seconds, cpu_seconds, engine, trades, label = run(bars, args.broker, args.locked)
         timings.append(seconds)
         cpu_timings.append(cpu_seconds)
     assert engine is not None
@@ -195,7 +204,7 @@ def main() -> None:
         f"({best_cpu / args.bars * 1e6:.2f} us/bar)"
     )
     print(
-        f"trades        {len(engine.trades):,}; final equity {snap.equity:,.2f}; "
+        f"trades        {len(trades):,}; final equity {snap.equity:,.2f}; "
         f"halts {[h.value for h, _ in snap.halts]}"
     )
     print(f"peak RSS      {rss_mib:,.1f} MiB (includes the pre-generated bars)")

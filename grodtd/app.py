@@ -257,6 +257,7 @@ def _assemble(
         ),
         heartbeat,
         market_clock,
+        venue=broker,
     )
     lifecycle = Lifecycle()
     control = DurableControl(engine, store.save_intent, recovered.intent)

@@ -2,7 +2,8 @@
 
 The runner streams: bars flow from the source through the engine one at a time and only
 closed trades and one equity sample per timestamp are kept, so a year of 1-minute bars fits in
-a few tens of megabytes.
+a few tens of megabytes. Each bar is shown to the simulated venue before the engine processes
+it, as the live runner does, so the fills a bar triggers are applied with that bar.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from itertools import islice
 
 from grodtd.backtest.report import BacktestReport, max_drawdown, profit_factor, sharpe_ratio
 from grodtd.core.engine import Engine
-from grodtd.core.models import SECONDS_PER_DAY, Bar
+from grodtd.core.models import SECONDS_PER_DAY, Bar, Trade
 from grodtd.core.params import EngineParams
-from grodtd.core.ports import Broker
+from grodtd.core.ports import SimulatedBroker
 
 
 def run_backtest(
     params: EngineParams,
     bars: Iterator[Bar],
-    broker: Broker,
+    broker: SimulatedBroker,
     symbols: tuple[str, ...],
     *,
     max_bars: int | None = None,
@@ -31,7 +32,12 @@ def run_backtest(
 ) -> BacktestReport:
     """Feed ``bars`` (at most ``max_bars``) through a fresh engine and measure the result."""
     # No observers and no lock: a backtest is single-threaded and must not pay for events.
-    engine = Engine(params, broker, store=None, observers=(), thread_safe=False)
+    # The engine keeps no trades (a daemon's would pile up for months); the report needs
+    # every trade of the run, so the runner records them itself.
+    trades: list[Trade] = []
+    engine = Engine(
+        params, broker, store=None, observers=(), thread_safe=False, record_trade=trades.append
+    )
     source = islice(bars, max_bars) if max_bars is not None else bars
     equity_curve: list[float] = [params.initial_cash]
     daily_equity: list[float] = [params.initial_cash]
@@ -40,6 +46,7 @@ def run_backtest(
     current_day: int | None = None
     count = 0
     started = time.perf_counter()
+    show = broker.on_bar
     process = engine.process
     for bar in source:
         ts = bar.ts
@@ -53,6 +60,7 @@ def run_backtest(
             if first_ts is None:
                 first_ts = ts
             last_ts = ts
+        show(bar)
         process(bar)
         count += 1
         if progress is not None and count % progress_every == 0:
@@ -63,7 +71,6 @@ def run_backtest(
     daily_equity.append(final_equity)
     if progress is not None:
         progress(count)
-    trades = engine.trades
     wins = sum(1 for t in trades if t.pnl > 0)
     losses = sum(1 for t in trades if t.pnl < 0)
     snapshot = engine.snapshot()

@@ -23,6 +23,8 @@ from grodtd.core.models import (
 
 @dataclass(frozen=True, slots=True)
 class BarProcessed:
+    """The engine finished one bar: its decision is made and durable."""
+
     bar: Bar
     regime: Regime
     # Seconds of CPU wall time from the bar's arrival to the engine's decision being made.
@@ -31,28 +33,38 @@ class BarProcessed:
 
 @dataclass(frozen=True, slots=True)
 class OrderSubmitted:
+    """The venue accepted an order (or ignored it as a known re-submission)."""
+
     order: Order
 
 
 @dataclass(frozen=True, slots=True)
 class OrderRejected:
+    """The venue refused an order; an entry is rejected for good, an exit retried."""
+
     order: Order
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class OrderFilled:
+    """An order filled; ``order`` carries the FILLED status."""
+
     order: Order
     fill: Fill
 
 
 @dataclass(frozen=True, slots=True)
 class TradeClosed:
+    """A position closed: one round trip, net of both fees."""
+
     trade: Trade
 
 
 @dataclass(frozen=True, slots=True)
 class RegimeChanged:
+    """A symbol's regime changed on the bar at ``ts``."""
+
     symbol: str
     ts: int
     previous: Regime
@@ -61,18 +73,24 @@ class RegimeChanged:
 
 @dataclass(frozen=True, slots=True)
 class KillSwitchTripped:
+    """A kill switch started holding; entries halt until it clears."""
+
     reason: KillSwitchReason
     detail: str
 
 
 @dataclass(frozen=True, slots=True)
 class EntriesHalted:
+    """A reason to refuse new entries started holding."""
+
     reason: HaltReason
     detail: str
 
 
 @dataclass(frozen=True, slots=True)
 class EntriesResumed:
+    """A reason to refuse new entries stopped holding."""
+
     reason: HaltReason
 
 

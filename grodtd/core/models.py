@@ -20,17 +20,23 @@ def day_of(ts: int) -> int:
 
 
 class Side(StrEnum):
+    """Which way an order or a fill goes."""
+
     BUY = "buy"
     SELL = "sell"
 
 
 class OrderKind(StrEnum):
+    """How an order executes: at market, when a stop is crossed, or at a limit price."""
+
     MARKET = "market"
     STOP = "stop"
     LIMIT = "limit"
 
 
 class OrderStatus(StrEnum):
+    """Where an order is in its life; only PENDING orders are live."""
+
     # The intent is durable in the store but the broker has not acknowledged it yet: after a
     # crash such an order is re-submitted under the same client order id, never re-created.
     PENDING = "pending"
@@ -40,6 +46,8 @@ class OrderStatus(StrEnum):
 
 
 class OrderPurpose(StrEnum):
+    """Why the engine placed an order; it names the client order id's last part."""
+
     ENTRY = "entry"
     STOP = "stop"
     TARGET = "target"
@@ -47,6 +55,8 @@ class OrderPurpose(StrEnum):
 
 
 class Regime(StrEnum):
+    """The kind of market a symbol is in, as the regime classifier sees it."""
+
     TRENDING_UP = "trending_up"
     TRENDING_DOWN = "trending_down"
     RANGING = "ranging"
@@ -55,19 +65,30 @@ class Regime(StrEnum):
 
 
 class TradeOutcome(StrEnum):
+    """How a closed trade ended, by the sign of its net PnL."""
+
     WIN = "win"
     LOSS = "loss"
     BREAKEVEN = "breakeven"
 
 
 class KillSwitchReason(StrEnum):
+    """What tripped a kill switch; each one halts new entries until it clears."""
+
     STALE_MARKET_DATA = "stale_market_data"
     BROKER_ERRORS = "broker_errors"
     ABNORMAL_SLIPPAGE = "abnormal_slippage"
 
 
 class HaltReason(StrEnum):
-    """Why new entries are refused (exits always go through)."""
+    """Why new entries are refused (exits always go through): the one encoding of a halt.
+
+    The risk manager answers "which halts hold" as a ``frozenset`` of these and "why" as
+    (reason, detail) pairs; there are no bit masks beside it. It stays a ``StrEnum`` rather
+    than an ``enum.Flag`` because its value IS the contract outside the core: the API
+    serialises ``reason.value`` ("paused", "daily_loss_cap", ...), the metrics label
+    ``grodt_halt_active`` with it and the JSON logs write it, while a Flag's value is its bit.
+    """
 
     PAUSED = "paused"
     DAILY_LOSS_CAP = "daily_loss_cap"
@@ -91,6 +112,8 @@ class Bar:
 
 @dataclass(frozen=True, slots=True)
 class Order:
+    """One order as the engine decided it; a settled copy carries its final status."""
+
     client_order_id: str
     symbol: str
     side: Side
@@ -107,9 +130,33 @@ class Order:
     target_price: float | None = None
     reason: str = ""
 
+    def with_status(self, status: OrderStatus, reason: str | None = None) -> Order:
+        """This order with a new status (and reason): what the store and events record.
+
+        Spelled out instead of ``dataclasses.replace``, which costs twice as much and runs
+        for every fill and cancel of a backtest; ``test_models`` proves it copies every field.
+        """
+        return Order(
+            client_order_id=self.client_order_id,
+            symbol=self.symbol,
+            side=self.side,
+            kind=self.kind,
+            purpose=self.purpose,
+            qty=self.qty,
+            created_ts=self.created_ts,
+            strategy=self.strategy,
+            status=status,
+            price=self.price,
+            stop_price=self.stop_price,
+            target_price=self.target_price,
+            reason=self.reason if reason is None else reason,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Fill:
+    """One execution reported by the venue; the broker fills whole orders."""
+
     client_order_id: str
     symbol: str
     side: Side
@@ -124,6 +171,8 @@ class Fill:
 
 @dataclass(frozen=True, slots=True)
 class Position:
+    """An open position; ``qty`` is signed (negative for a short)."""
+
     symbol: str
     qty: float
     avg_price: float
@@ -134,6 +183,20 @@ class Position:
     # Fees paid on the entry, carried so that a closed trade reports its PnL net of all fees.
     entry_fees: float = 0.0
     entry_order_id: str = ""
+
+    def flattened(self) -> Position:
+        """This position with qty 0: the record that tells the store to delete it."""
+        return Position(
+            symbol=self.symbol,
+            qty=0.0,
+            avg_price=self.avg_price,
+            opened_ts=self.opened_ts,
+            strategy=self.strategy,
+            stop_price=self.stop_price,
+            target_price=self.target_price,
+            entry_fees=self.entry_fees,
+            entry_order_id=self.entry_order_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +227,8 @@ class Trade:
 
 @dataclass(frozen=True, slots=True)
 class EquitySnapshot:
+    """The account's value after one processed bar."""
+
     ts: int
     equity: float
     cash: float

@@ -13,6 +13,8 @@ from grodtd.core.models import Regime
 
 @dataclass(frozen=True, slots=True)
 class IndicatorParams:
+    """Periods of the indicators every strategy reads (configs/strategies.yaml)."""
+
     ema_fast: int = 9
     ema_slow: int = 21
     atr_period: int = 14
@@ -70,6 +72,8 @@ class RiskParams:
 
 @dataclass(frozen=True, slots=True)
 class EngineParams:
+    """Everything the engine is built from: cash, indicators, regime, strategies, risk."""
+
     initial_cash: float = 100_000.0
     indicators: IndicatorParams = field(default_factory=IndicatorParams)
     regime: RegimeParams = field(default_factory=RegimeParams)

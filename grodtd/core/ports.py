@@ -47,7 +47,22 @@ class BrokerError(Exception):
 
 
 class Broker(Protocol):
-    """Executes orders. The paper broker fills against the next bar.
+    """The venue that executes the engine's orders and reports what filled.
+
+    The engine hands orders over with ``submit`` and ``cancel`` and asks for executions with
+    ``take_fills``: the venue reports fills when they happen, the engine applies them when it
+    asks, so no venue has to know the engine's clock. A simulated venue (the paper broker)
+    fills while it is shown the market; a live one learns of fills from the exchange.
+
+    Threading rule: the engine calls ``submit``, ``cancel`` and ``take_fills`` under its lock
+    and only on the one thread that drives it (the thread that calls ``Engine.process`` and
+    ``Engine.settle_fills``; a simulated venue's ``on_bar`` runs there too), so these calls
+    never overlap. A live venue may record fills from a thread of its own (its websocket
+    reader) at any time; ``take_fills`` must then be safe against that thread (a lock or a
+    queue) and hand every fill over exactly once, oldest first: one recorded while it runs
+    comes with this call or the next, never with neither. The engine takes fills at the start
+    of every bar and, between bars, whenever the driver calls ``Engine.settle_fills`` (on the
+    driving thread, never on the venue's: the reader signals, the driver settles).
 
     ``submit`` must be idempotent by client order id: after a crash the engine re-submits the
     pending intents it finds in the store and must never get a second fill for one of them.
@@ -57,8 +72,22 @@ class Broker(Protocol):
 
     def cancel(self, client_order_id: str) -> None: ...
 
-    def on_bar(self, bar: Bar) -> list[Fill]:
-        """Advance to ``bar``: fill what it triggers, in order (stop before target)."""
+    def take_fills(self) -> Sequence[Fill]:
+        """The fills reported since the last call, oldest first (the venue keeps none of
+        them and never changes what it returned)."""
+        ...
+
+
+class SimulatedBroker(Broker, Protocol):
+    """A venue that is its own market simulator: it fills against the bars it is shown.
+
+    Drivers (the backtest runner, the live runner on paper, test rigs) show it each bar
+    BEFORE the engine processes that bar, so the fills that bar triggers are taken at the
+    start of its processing, as a live venue's fills are taken at the start of the next bar.
+    """
+
+    def on_bar(self, bar: Bar) -> None:
+        """Record what ``bar`` fills among its symbol's older orders (stop before target)."""
         ...
 
 
@@ -89,6 +118,8 @@ class RecoveredState:
 
 
 class Store(Protocol):
+    """Where the engine's durable state lives: one transaction per processed bar."""
+
     def load(self) -> RecoveredState: ...
 
     def commit(self, unit: UnitOfWork) -> None:

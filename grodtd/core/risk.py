@@ -34,105 +34,131 @@ _STALE = KillSwitchReason.STALE_MARKET_DATA
 _BROKER = KillSwitchReason.BROKER_ERRORS
 _SLIPPAGE = KillSwitchReason.ABNORMAL_SLIPPAGE
 
-# Bits of the halt mask: cheap to compare bar by bar to notice halts starting or ending.
-PAUSED_BIT = 1
-DAILY_BIT = 2
-COOLDOWN_BIT = 4
-KILL_BIT = 8
-SHUTDOWN_BIT = 16
+_NOTHING: frozenset[HaltReason] = frozenset()
+_COOLING = frozenset({HaltReason.COOLDOWN})
 
 
 class RiskManager:
+    """The one judge of new entries: sizing, loss caps, cooldowns and kill switches.
+
+    Its state is its own: the engine tells it what happened (a bar, a fill, a closed trade,
+    a broker error, an operator's command) and asks it questions (may an entry open now, how
+    big, which halts hold and why). ``state()`` is what a restart needs to carry on.
+    """
+
     __slots__ = (
+        "_broker_errors",
+        "_cooldown_until",
+        "_daily_floor",
+        "_daily_halted",
+        "_day",
+        "_day_start_equity",
+        "_holding",
+        "_kill_switches",
+        "_loss_streak",
+        "_max_gap",
         "_p",
-        "blocked",
-        "broker_errors",
-        "cooldown_until",
-        "daily_floor",
-        "daily_halted",
-        "day",
-        "day_start_equity",
-        "kill_switches",
-        "loss_streak",
-        "new_trips",
-        "paused",
-        "shutting_down",
-        "stale_symbols",
-        "stale_wallclock",
+        "_paused",
+        "_shutting_down",
+        "_stale_symbols",
+        "_stale_wallclock",
+        "_trips",
     )
 
     def __init__(self, params: RiskParams, state: RiskState | None = None) -> None:
         self._p = params
+        self._max_gap = params.max_bar_gap_seconds
         state = state or RiskState()
-        self.day = state.day
-        self.day_start_equity = state.day_start_equity
-        self.loss_streak = state.loss_streak
-        self.cooldown_until = state.cooldown_until
-        self.daily_halted = state.daily_halted
-        self.kill_switches: dict[KillSwitchReason, str] = dict(state.kill_switches)
-        self.stale_symbols: dict[str, str] = dict(state.stale_symbols)
+        self._day = state.day
+        self._day_start_equity = state.day_start_equity
+        self._loss_streak = state.loss_streak
+        self._cooldown_until = state.cooldown_until
+        self._daily_halted = state.daily_halted
+        self._kill_switches: dict[KillSwitchReason, str] = dict(state.kill_switches)
+        self._stale_symbols: dict[str, str] = dict(state.stale_symbols)
         # A checkpoint that recorded no cause (written before causes were): any fresh bar clears.
-        self.stale_wallclock = state.stale_wallclock or (
-            _STALE in self.kill_switches and not self.stale_symbols
+        self._stale_wallclock = state.stale_wallclock or (
+            _STALE in self._kill_switches and not self._stale_symbols
         )
-        self.broker_errors = 0
-        self.paused = False
-        self.shutting_down = False
-        # Kill switches tripped since the engine last drained this list (for events).
-        self.new_trips: list[tuple[KillSwitchReason, str]] = []
-        # True while any halt other than the (time-based) cooldown refuses entries.
-        self.blocked = False
+        self._broker_errors = 0
+        self._paused = False
+        self._shutting_down = False
+        # Kill switches tripped since the last ``take_trips``. Keyed by reason: a switch trips
+        # only while it does not hold, so between two takes each reason trips at most once, and
+        # an engine that never takes them (a backtest) keeps at most one entry per reason.
+        self._trips: dict[KillSwitchReason, str] = {}
+        # The halts other than the (time-based) cooldown, kept current by ``_refresh``: the
+        # engine asks about them on every bar, so the answer is ready rather than computed.
+        self._holding = _NOTHING
         # Equity at or below which the daily loss cap trips; -inf until a day has started.
-        self.daily_floor = float("-inf")
-        if self.day_start_equity > 0.0:
-            self.daily_floor = self.day_start_equity * (1.0 - params.daily_loss_cap)
+        self._daily_floor = float("-inf")
+        if self._day_start_equity > 0.0:
+            self._daily_floor = self._day_start_equity * (1.0 - params.daily_loss_cap)
         self._refresh()
 
-    # -- the questions the engine asks on every bar -------------------------------------
+    # -- the questions the engine asks ---------------------------------------------------
 
-    def entries_blocked(self, ts: int) -> bool:
-        return self.blocked or ts < self.cooldown_until
+    def review(self, symbol: str, ts: int, prev_ts: int, equity: float) -> bool:
+        """Apply one bar's rules and say whether a new entry may open now.
 
-    def halt_mask(self, ts: int) -> int:
-        mask = 0
-        if self.paused:
-            mask |= PAUSED_BIT
-        if self.daily_halted:
-            mask |= DAILY_BIT
-        if ts < self.cooldown_until:
-            mask |= COOLDOWN_BIT
-        if self.kill_switches:
-            mask |= KILL_BIT
-        if self.shutting_down:
-            mask |= SHUTDOWN_BIT
-        return mask
+        The bar of ``symbol`` at ``ts`` followed that symbol's bar at ``prev_ts`` (-1: its
+        first) and marked the account at ``equity``: the stale-data switch looks at the gap,
+        the daily loss cap at the equity. The engine's hot path: one call per bar.
+        """
+        if prev_ts >= 0 and (ts - prev_ts > self._max_gap or self._kill_switches):
+            self.bar_gap(symbol, ts - prev_ts)
+        if equity <= self._daily_floor and not self._daily_halted:
+            self.check_daily_loss(equity)
+        return not self._holding and ts >= self._cooldown_until
+
+    def entries_allowed(self, ts: int) -> bool:
+        """True if nothing refuses a new entry at bar time ``ts``."""
+        return not self._holding and ts >= self._cooldown_until
+
+    def halted(self, ts: int) -> frozenset[HaltReason]:
+        """The reasons that refuse new entries at bar time ``ts`` (empty: entries allowed)."""
+        if ts < self._cooldown_until:
+            return self._holding | _COOLING
+        return self._holding
 
     def halts(self, ts: int) -> tuple[tuple[HaltReason, str], ...]:
         """Every reason new entries are refused at bar time ``ts``, with what to do about it."""
         out: list[tuple[HaltReason, str]] = []
-        if self.paused:
+        if self._paused:
             out.append((HaltReason.PAUSED, "paused by the operator; resume to allow entries"))
-        if self.daily_halted:
+        if self._daily_halted:
             out.append(
                 (
                     HaltReason.DAILY_LOSS_CAP,
                     f"daily loss cap of {self._p.daily_loss_cap:.2%} of start-of-day equity "
-                    f"{self.day_start_equity:.2f} reached; entries resume at 00:00 UTC",
+                    f"{self._day_start_equity:.2f} reached; entries resume at 00:00 UTC",
                 )
             )
-        if ts < self.cooldown_until:
+        if ts < self._cooldown_until:
             out.append(
                 (
                     HaltReason.COOLDOWN,
                     f"{self._p.loss_streak_limit} losing trades in a row; "
-                    f"cooling down until ts {self.cooldown_until}",
+                    f"cooling down until ts {self._cooldown_until}",
                 )
             )
-        for reason, detail in self.kill_switches.items():
+        for reason, detail in self._kill_switches.items():
             out.append((HaltReason.KILL_SWITCH, f"{reason.value}: {detail}"))
-        if self.shutting_down:
+        if self._shutting_down:
             out.append((HaltReason.SHUTTING_DOWN, "the daemon is shutting down"))
         return tuple(out)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def take_trips(self) -> list[tuple[KillSwitchReason, str]]:
+        """The kill switches tripped since the last call, in the order they tripped."""
+        if not self._trips:
+            return []
+        trips = list(self._trips.items())
+        self._trips.clear()
+        return trips
 
     def size(
         self,
@@ -173,71 +199,77 @@ class RiskManager:
     # -- what happened -------------------------------------------------------------------
 
     def start_day(self, day: int, equity: float) -> None:
-        """First bar of a new UTC day: new start-of-day equity, the daily cap lifts."""
-        self.day = day
-        self.day_start_equity = equity
+        """First bar of a later UTC day: new start-of-day equity, the daily cap lifts.
+
+        A day at or before the current one changes nothing, so the engine can report every
+        day boundary it sees without knowing which day the risk manager is in.
+        """
+        if day <= self._day:
+            return
+        self._day = day
+        self._day_start_equity = equity
         floor = equity * (1.0 - self._p.daily_loss_cap)
-        self.daily_floor = floor if equity > 0.0 else float("-inf")
-        if self.daily_halted:
-            self.daily_halted = False
+        self._daily_floor = floor if equity > 0.0 else float("-inf")
+        if self._daily_halted:
+            self._daily_halted = False
             self._refresh()
 
     def check_daily_loss(self, equity: float) -> bool:
         """Halt entries for the rest of the day once the loss cap is hit; True if it just did."""
-        if self.daily_halted:
+        if self._daily_halted:
             return False
-        if equity <= self.daily_floor:
-            self.daily_halted = True
+        if equity <= self._daily_floor:
+            self._daily_halted = True
             self._refresh()
             return True
         return False
 
     def trade_closed(self, pnl: float, ts: int) -> None:
         if pnl < 0.0:
-            self.loss_streak += 1
-            if self.loss_streak >= self._p.loss_streak_limit:
-                self.cooldown_until = ts + self._p.cooldown_seconds
-                self.loss_streak = 0
+            self._loss_streak += 1
+            if self._loss_streak >= self._p.loss_streak_limit:
+                self._cooldown_until = ts + self._p.cooldown_seconds
+                self._loss_streak = 0
         else:
             # A win or a breakeven breaks the row of losses.
-            self.loss_streak = 0
+            self._loss_streak = 0
 
     def bar_gap(self, symbol: str, gap: int) -> None:
         """A symbol's bar arrived ``gap`` seconds after its previous one."""
-        limit = self._p.max_bar_gap_seconds
+        limit = self._max_gap
         if gap > limit:
             detail = (
                 f"{symbol}: {gap} s between consecutive bars (limit {limit} s); "
                 "check the market data feed, entries resume after fresh bars"
             )
-            self.stale_symbols[symbol] = detail
+            self._stale_symbols[symbol] = detail
             self._trip(_STALE, detail)
             return
-        if self.stale_wallclock or symbol in self.stale_symbols:
-            self.stale_symbols.pop(symbol, None)
-            self.stale_wallclock = False
-            if self.stale_symbols:
-                self.kill_switches[_STALE] = next(iter(self.stale_symbols.values()))
+        if self._stale_wallclock or symbol in self._stale_symbols:
+            self._stale_symbols.pop(symbol, None)
+            self._stale_wallclock = False
+            if self._stale_symbols:
+                self._kill_switches[_STALE] = next(iter(self._stale_symbols.values()))
             else:
-                self.kill_switches.pop(_STALE, None)
+                self._kill_switches.pop(_STALE, None)
                 self._refresh()
 
     def report_stale_data(self, detail: str) -> None:
-        self.stale_wallclock = True
+        self._stale_wallclock = True
         self._trip(_STALE, detail)
 
     def broker_error(self, detail: str) -> None:
-        self.broker_errors += 1
+        self._broker_errors += 1
         limit = self._p.max_broker_errors
-        if self.broker_errors >= limit:
+        if self._broker_errors >= limit:
             self._trip(
                 _BROKER,
-                f"{self.broker_errors} consecutive broker errors (limit {limit}), last: "
+                f"{self._broker_errors} consecutive broker errors (limit {limit}), last: "
                 f"{detail}; check the broker, then resume",
             )
 
     def broker_ok(self) -> None:
-        self.broker_errors = 0
+        self._broker_errors = 0
 
     def fill_slippage(self, symbol: str, price: float, slippage: float, direction: int) -> None:
         """Check one fill's adverse slippage against the reference price it implies.
@@ -259,40 +291,50 @@ class RiskManager:
             )
 
     def pause(self) -> None:
-        self.paused = True
+        self._paused = True
         self._refresh()
 
     def resume(self) -> None:
         """Operator resume: unpause and clear latched kill switches (not the loss rules)."""
-        self.paused = False
-        self.broker_errors = 0
-        self.kill_switches.pop(_BROKER, None)
-        self.kill_switches.pop(_SLIPPAGE, None)
+        self._paused = False
+        self._broker_errors = 0
+        self._kill_switches.pop(_BROKER, None)
+        self._kill_switches.pop(_SLIPPAGE, None)
         self._refresh()
 
     def begin_shutdown(self) -> None:
-        self.shutting_down = True
+        """Refuse entries for good; idempotent, and safe to call once without the engine's
+        lock (a signal handler): a bar deciding at that instant may miss it, the next cannot,
+        because the engine applies it again under its lock before that bar."""
+        self._shutting_down = True
         self._refresh()
 
     def state(self) -> RiskState:
         return RiskState(
-            day=self.day,
-            day_start_equity=self.day_start_equity,
-            loss_streak=self.loss_streak,
-            cooldown_until=self.cooldown_until,
-            daily_halted=self.daily_halted,
-            kill_switches=tuple(self.kill_switches.items()),
-            stale_symbols=tuple(self.stale_symbols.items()),
-            stale_wallclock=self.stale_wallclock,
+            day=self._day,
+            day_start_equity=self._day_start_equity,
+            loss_streak=self._loss_streak,
+            cooldown_until=self._cooldown_until,
+            daily_halted=self._daily_halted,
+            kill_switches=tuple(self._kill_switches.items()),
+            stale_symbols=tuple(self._stale_symbols.items()),
+            stale_wallclock=self._stale_wallclock,
         )
 
     def _trip(self, reason: KillSwitchReason, detail: str) -> None:
-        if reason not in self.kill_switches:
-            self.new_trips.append((reason, detail))
-        self.kill_switches[reason] = detail
+        if reason not in self._kill_switches:
+            self._trips.setdefault(reason, detail)
+        self._kill_switches[reason] = detail
         self._refresh()
 
     def _refresh(self) -> None:
-        self.blocked = (
-            self.paused or self.daily_halted or bool(self.kill_switches) or self.shutting_down
-        )
+        holding: set[HaltReason] = set()
+        if self._paused:
+            holding.add(HaltReason.PAUSED)
+        if self._daily_halted:
+            holding.add(HaltReason.DAILY_LOSS_CAP)
+        if self._kill_switches:
+            holding.add(HaltReason.KILL_SWITCH)
+        if self._shutting_down:
+            holding.add(HaltReason.SHUTTING_DOWN)
+        self._holding = frozenset(holding) if holding else _NOTHING

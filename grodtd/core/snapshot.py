@@ -15,6 +15,8 @@ from grodtd.core.models import HaltReason, KillSwitchReason, Position, Regime
 
 @dataclass(frozen=True, slots=True)
 class PositionView:
+    """An open position with the price it is marked at and its unrealized PnL."""
+
     position: Position
     last_price: float
     unrealized_pnl: float
@@ -22,6 +24,8 @@ class PositionView:
 
 @dataclass(frozen=True, slots=True)
 class EngineSnapshot:
+    """The engine after one bar, frozen: what the web view and the metrics read."""
+
     ts: int = 0  # open time of the last processed bar, epoch seconds
     bars_processed: int = 0
     equity: float = 0.0

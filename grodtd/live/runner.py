@@ -30,7 +30,7 @@ import structlog
 
 from grodtd.core.engine import Engine
 from grodtd.core.models import SECONDS_PER_DAY, Bar
-from grodtd.core.ports import MarketData
+from grodtd.core.ports import MarketData, SimulatedBroker
 from grodtd.core.snapshot import EngineSnapshot
 from grodtd.ops.health import Heartbeat, MarketDataClock
 
@@ -113,6 +113,14 @@ def warmup_start(
 
 
 class LiveRunner:
+    """Paces the market into the engine, warms it up, beats the heartbeat, stops on demand.
+
+    ``venue`` is the simulated venue on paper trading: it is shown each bar just before the
+    engine processes it (on the engine thread), so it fills what the bar triggers and the
+    engine takes those fills at the start of the same bar. A real venue reports its fills by
+    itself and is not shown bars.
+    """
+
     def __init__(
         self,
         engine: Engine,
@@ -121,9 +129,11 @@ class LiveRunner:
         heartbeat: Heartbeat,
         market_clock: MarketDataClock,
         *,
+        venue: SimulatedBroker | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
+        self._venue = venue
         self._market = market
         self._pacing = pacing
         self._heartbeat = heartbeat
@@ -137,6 +147,8 @@ class LiveRunner:
 
     def _step(self, bar: Bar) -> None:
         """Process one bar and publish the snapshot; runs on the engine thread."""
+        if self._venue is not None:
+            self._venue.on_bar(bar)
         self._engine.process(bar)
         self.snapshot = self._engine.snapshot()
 

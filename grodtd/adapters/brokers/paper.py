@@ -12,6 +12,10 @@ submits after processing bar t, so bar t itself must never fill them):
   fills at the price or at the better open, without slippage;
 - every fill pays ``fee_bps`` of its notional.
 
+It is a venue that simulates its own market: a driver shows it each bar (``on_bar``) before
+the engine processes that bar, and the engine takes the fills the bar triggered
+(``take_fills``) at the start of processing it. Everything runs on the engine's thread.
+
 Exit orders of one symbol (stop, target, trend break) close the same position, so they are
 one-cancels-other here: the first to fill cancels the rest, and a bar can never fill two of
 them. When the open already satisfies an order, it filled at the open, first; otherwise the
@@ -20,6 +24,7 @@ path inside the bar is unknown and the stop is assumed to come first (the conser
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grodtd.core.models import Bar, Fill, Order, OrderKind, OrderPurpose, Side
@@ -43,12 +48,15 @@ class PaperBrokerParams:
             )
 
 
+_NO_FILLS: tuple[Fill, ...] = ()
+
 # How many finished (filled or cancelled) order ids the broker remembers, see PaperBroker.
 REMEMBERED_FINISHED_ORDERS = 10_000
 
 
 class PaperBroker:
-    """Implements ``Broker``; open orders are kept per symbol so a bar looks at its own only.
+    """Implements ``SimulatedBroker``; open orders are kept per symbol so a bar looks at its
+    own only.
 
     Re-submitting an open or recently finished order id is ignored. The engine re-submits only
     the orders its store still holds as pending: live ones, or ones from before a restart, which
@@ -71,6 +79,8 @@ class PaperBroker:
         # Finished id -> filled?, oldest first (dicts keep insertion order), at most this many.
         self._finished: dict[str, bool] = {}
         self._remember_finished = remember_finished
+        # Fills of the bars shown since the engine last took them, oldest first.
+        self._reported: list[Fill] = []
 
     def submit(self, order: Order) -> None:
         """Accept ``order``; an id open or recently finished is ignored (idempotent re-submit)."""
@@ -119,13 +129,22 @@ class PaperBroker:
         """True for a filled order among the open and the remembered finished ones."""
         return self._finished.get(client_order_id, False)
 
-    def on_bar(self, bar: Bar) -> list[Fill]:
+    def take_fills(self) -> Sequence[Fill]:
+        """The fills of the bars shown since the last call, in the order they happened."""
+        reported = self._reported
+        if not reported:
+            return _NO_FILLS
+        self._reported = []
+        return reported
+
+    def on_bar(self, bar: Bar) -> None:
         """Fill what ``bar`` triggers among its symbol's older orders, in the order it happened."""
         book = self._open.get(bar.symbol)
         if not book:
-            return []
-        at_open: list[tuple[Order, float, float]] = []
-        intrabar: list[tuple[int, Order, float, float]] = []
+            return
+        # (rank, order, price before slippage, reference price) of each order the bar fills:
+        # rank -1 filled at the open, then stops (0), then the rest (1).
+        hits: list[tuple[int, Order, float, float]] | None = None
         for order in book.values():
             if order.created_ts >= bar.ts:
                 continue
@@ -133,27 +152,30 @@ class PaperBroker:
             if triggered is None:
                 continue
             price, reference, opened_beyond = triggered
-            if opened_beyond:
-                at_open.append((order, price, reference))
-            else:
-                intrabar.append((_INTRABAR_RANK.get(order.purpose, 1), order, price, reference))
-        if not at_open and not intrabar:
-            return []
-        intrabar.sort(key=lambda item: item[0])  # stable: submission order within a rank
-        fills: list[Fill] = []
+            rank = -1 if opened_beyond else _INTRABAR_RANK.get(order.purpose, 1)
+            if hits is None:
+                hits = []
+            hits.append((rank, order, price, reference))
+        if hits is not None:
+            self._fill_hits(book, hits, bar.ts)
+
+    def _fill_hits(
+        self, book: dict[str, Order], hits: list[tuple[int, Order, float, float]], ts: int
+    ) -> None:
+        hits.sort(key=lambda hit: hit[0])  # stable: submission order within a rank
+        fills = self._reported
         exit_done = False
-        for order, price, reference in [*at_open, *((o, p, r) for _, o, p, r in intrabar)]:
+        for _, order, price, reference in hits:
             is_exit = order.purpose in _EXIT_PURPOSES
             if is_exit and exit_done:
                 continue  # one-cancels-other: its sibling already closed the position
-            fills.append(self._fill(order, price, reference, bar.ts))
+            fills.append(self._fill(order, price, reference, ts))
             self.cancel(order.client_order_id)
             self._finish(order.client_order_id, filled=True)
             if is_exit:
                 exit_done = True
                 for sibling in [o for o in book.values() if o.purpose in _EXIT_PURPOSES]:
                     self.cancel(sibling.client_order_id)
-        return fills
 
     def _trigger(self, order: Order, bar: Bar) -> tuple[float, float, bool] | None:
         """(price before slippage, reference price, filled at the open) if ``bar`` fills it."""

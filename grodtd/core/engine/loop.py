@@ -1,20 +1,26 @@
 """The domain's event loop: one bar in, orders out.
 
-Per bar of symbol S at time t (the order matters, see the numbered steps in ``process``):
+Per bar of symbol S at time t (the order matters, see the numbered steps in ``_process``):
 
-1. pending control commands; retries of orders the broker refused earlier; the broker's fills
-   for this bar, applied to the portfolio (an entry fill arms a stop and a target, an exit fill
-   closes the trade and cancels the sibling protective order);
-2. indicators and regime of S, mark to market, daily loss cap;
+1. pending control commands; retries of orders the venue refused earlier; the fills the venue
+   reported since the last bar (the paper venue was shown bar t just before), applied to the
+   portfolio (an entry fill arms a stop and a target, an exit fill closes the trade and cancels
+   the sibling protective order);
+2. indicators and regime of S, mark to market, the risk rules of the bar (stale data, daily
+   loss cap);
 3. the strategy: a trend-break exit for an open position, else an entry sized by the risk
    manager;
 4. the unit of work (orders, fills, trades, positions, equity, checkpoint) is committed to the
-   store BEFORE anything new reaches the broker, so every order intent is durable first;
-5. new orders go to the broker, cancelled ones are cancelled there;
-6. events go to the observers (never built when nobody observes: backtests run bare).
+   store BEFORE anything new reaches the venue, so every order intent is durable first;
+5. new orders go to the venue, cancelled ones are cancelled there;
+6. events go to the observers; nobody observing, none is kept and the per-bar ones are not
+   even built: backtests run bare.
+
+Fills can also be taken between bars (``settle_fills``), for a live venue that reports them
+whenever they happen: steps 1 (fills only), 4, 5 and 6 then run without a bar.
 
 Client order ids are ``{strategy}-{symbol}-{bar ts}-{purpose}``: re-processing a bar whose
-unit of work was lost in a crash yields the same ids, the store upserts them and the broker's
+unit of work was lost in a crash yields the same ids, the store upserts them and the venue's
 idempotent ``submit`` ignores the duplicate.
 """
 
@@ -26,45 +32,25 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from grodtd.core.engine.desk import Desk
+from grodtd.core.engine.news import HaltNews
 from grodtd.core.engine.orders import OrderFlow
 from grodtd.core.engine.state import SymbolState, build_snapshot, build_unit
-from grodtd.core.events import (
-    BarProcessed,
-    EntriesHalted,
-    EntriesResumed,
-    Event,
-    KillSwitchTripped,
-    Observer,
-    RegimeChanged,
-)
+from grodtd.core.events import BarProcessed, Event, Observer, RegimeChanged
 from grodtd.core.models import (
     SECONDS_PER_DAY,
     Bar,
-    HaltReason,
+    Fill,
     Order,
+    OrderStatus,
+    Regime,
     Trade,
 )
 from grodtd.core.params import EngineParams
 from grodtd.core.portfolio import Portfolio
 from grodtd.core.ports import Broker, RecoveredState, Store
-from grodtd.core.risk import (
-    COOLDOWN_BIT,
-    DAILY_BIT,
-    KILL_BIT,
-    PAUSED_BIT,
-    SHUTDOWN_BIT,
-    RiskManager,
-)
+from grodtd.core.risk import RiskManager
 from grodtd.core.snapshot import EngineSnapshot
-from grodtd.core.strategy import Strategy, build_strategy
-
-_HALT_BITS = (
-    (PAUSED_BIT, HaltReason.PAUSED),
-    (DAILY_BIT, HaltReason.DAILY_LOSS_CAP),
-    (COOLDOWN_BIT, HaltReason.COOLDOWN),
-    (KILL_BIT, HaltReason.KILL_SWITCH),
-    (SHUTDOWN_BIT, HaltReason.SHUTTING_DOWN),
-)
+from grodtd.core.strategy import StrategyBook
 
 
 class Engine:
@@ -73,6 +59,10 @@ class Engine:
     ``process(bar)`` is bound at construction: behind a re-entrant lock by default (the live
     runner processes bars on a worker thread while the event loop shuts down, reports stale
     data or reads snapshots), or bare with ``thread_safe=False`` for single-threaded backtests.
+
+    The engine keeps no history: closed trades go to the store with their bar's unit of work
+    and to ``record_trade`` if given (a backtest collects its run there), so a daemon that
+    trades for months holds only the current bar's changes.
     """
 
     def __init__(
@@ -85,27 +75,24 @@ class Engine:
         recovered: RecoveredState | None = None,
         *,
         thread_safe: bool = True,
+        record_trade: Callable[[Trade], None] | None = None,
     ) -> None:
         """``thread_safe=False`` drops the per-bar lock: for single-threaded backtests only."""
-        if not params.strategies:
-            raise ValueError("no strategy configured: add one to configs/strategies.yaml")
+        self._strategies = StrategyBook(params.strategies)
+        self._active = self._strategies.active
         self._params = params
-        self._on_bar = broker.on_bar
+        self._take_fills = broker.take_fills
         self._store = store
         self._observers = tuple(observers)
         self._observing = bool(self._observers)
         self._clock = clock
-        self._strategies: tuple[Strategy, ...] = tuple(build_strategy(p) for p in params.strategies)
-        self._by_name = {s.name: s for s in self._strategies}
-        self._active = tuple(s for s in self._strategies if s.params.enabled)
-        self._max_gap = params.risk.max_bar_gap_seconds
-        self._max_open = params.risk.max_open_positions
         checkpoint = recovered.checkpoint if recovered is not None else None
         if checkpoint is not None:
             self._pf = Portfolio(
                 checkpoint.cash, checkpoint.realized_pnl, checkpoint.fees, checkpoint.peak_equity
             )
             self._risk = RiskManager(params.risk, checkpoint.risk)
+            # Open time of the last processed bar per symbol: the one record of bar time.
             self._last_ts = dict(checkpoint.last_ts)
             self._bars_processed = checkpoint.bars_processed
         else:
@@ -116,19 +103,13 @@ class Engine:
         if recovered is not None and recovered.intent.paused:
             # The operator's pause outlives restarts: no entry before an explicit resume.
             self._risk.pause()
-        self._next_day_ts = (self._risk.day + 1) * SECONDS_PER_DAY
+        # The first bar at or after this is the risk manager's next UTC day.
+        self._next_day_ts = (self._risk.state().day + 1) * SECONDS_PER_DAY
         self._symbols: dict[str, SymbolState] = {}
-        self._events: list[Event] = []
-        self._flow = OrderFlow(broker, self._risk, self._events)
-        self._desk = Desk(
-            self._flow,
-            self._pf,
-            self._risk,
-            self._by_name,
-            self._strategies[0],
-            self._symbol_of,
-            self._events,
-        )
+        self._flow = OrderFlow(broker, self._risk)
+        self._desk = Desk(self._flow, self._pf, self._risk, self._strategies, record_trade)
+        # This bar's events, filled only while someone observes; only the engine holds it.
+        self._outbox: list[Event] = []
         # Control commands from other threads (web, signals); deque appends are atomic.
         self._commands: deque[Callable[[], None]] = deque()
         # The live runner processes bars on a worker thread while the event loop may shut the
@@ -137,10 +118,9 @@ class Engine:
         self._lock = threading.RLock()
         self.process: Callable[[Bar], None] = self._process_locked if thread_safe else self._process
         self._snapshot: EngineSnapshot | None = None
-        self._ts = max(self._last_ts.values(), default=0)
-        self._halt_mask = self._risk.halt_mask(self._ts)
+        self._news = HaltNews(self._risk.halted(self._newest_ts()))
         if recovered is not None:
-            self._desk.recover(recovered)
+            self._recover(recovered)
 
     # -- Control ------------------------------------------------------------------------
 
@@ -158,8 +138,7 @@ class Engine:
         the next one.
         """
         risk = self._risk
-        risk.shutting_down = True
-        risk.blocked = True
+        risk.begin_shutdown()
         self._snapshot = None
         self._locked_or_later(risk.begin_shutdown)
 
@@ -173,7 +152,7 @@ class Engine:
             try:
                 command()
                 self._snapshot = None
-                self._emit_state_events(self._ts)
+                self._tell(self._news.since_last(self._risk, self._newest_ts()))
             finally:
                 self._lock.release()
         else:
@@ -190,30 +169,25 @@ class Engine:
         return self._pf.equity
 
     @property
-    def trades(self) -> tuple[Trade, ...]:
-        return tuple(self._desk.trades)
-
-    @property
     def open_orders(self) -> tuple[Order, ...]:
-        return tuple(self._flow.open.values())
+        return self._flow.live_orders()
 
     def snapshot(self) -> EngineSnapshot:
         snap = self._snapshot
         if snap is None:
             with self._lock:
                 snap = build_snapshot(
-                    self._ts,
                     self._bars_processed,
                     self._pf,
                     self._risk,
                     self._symbols,
                     self._last_ts,
-                    {s.name: s.params.enabled for s in self._strategies},
+                    self._strategies.enabled(),
                 )
                 self._snapshot = snap
         return snap
 
-    # -- the bar loop -------------------------------------------------------------------
+    # -- driving ------------------------------------------------------------------------
 
     def warm_up(self, bar: Bar) -> None:
         """Feed indicators and regime only: rebuilds their state after a restart."""
@@ -224,6 +198,27 @@ class Engine:
             self._pf.mark(bar.symbol, bar.close)
             self._snapshot = None
 
+    def settle_fills(self) -> None:
+        """Book the fills the venue reported since the last bar now, not with the next bar.
+
+        For a venue that reports fills as they happen: they are applied, committed and the
+        protective orders they arm are sent, as at the start of a bar; new orders carry the
+        time of the newest processed bar. Call it on the thread that drives the engine.
+        """
+        with self._lock:
+            fills = self._take_fills()
+            if not fills:
+                return
+            ts = self._newest_ts()
+            self._snapshot = None
+            self._apply_fills(fills, ts)
+            if self._store is not None:
+                self._commit(ts)
+            if self._flow.busy:
+                self._after_commit()
+            self._outbox.extend(self._news.since_last(self._risk, ts))
+            self._tell(self._outbox)
+
     def _process_locked(self, bar: Bar) -> None:
         with self._lock:
             self._process(bar)
@@ -232,113 +227,110 @@ class Engine:
         """One bar in, orders out (``process`` is this, behind the lock when thread safe)."""
         # The hot path of every backtest: locals over attributes, no events without observers.
         symbol = bar.symbol
-        st = self._symbols.get(symbol)
-        if st is None:
-            st = self._symbol(symbol)
         ts = bar.ts
-        prev_ts = st.last_ts
+        last_ts = self._last_ts
+        prev_ts = last_ts.get(symbol, -1)
         if ts <= prev_ts:
             return  # already processed before a restart: replays are idempotent
         observing = self._observing
         started = self._clock() if observing else 0.0
         self._snapshot = None
-        risk = self._risk
-        pf = self._pf
         flow = self._flow
-        desk = self._desk
 
-        # 1. commands and retries, the day boundary, then this bar's fills.
-        if self._commands or flow.retrying:
-            self._between_bars(observing)
-        if ts >= self._next_day_ts:
-            day = ts // SECONDS_PER_DAY
-            if day > risk.day:
-                risk.start_day(day, pf.equity)
-            self._next_day_ts = (day + 1) * SECONDS_PER_DAY
-        fills = self._on_bar(bar)
+        # 1. commands and retries, the day boundary, then the venue's fills.
+        if self._commands or flow.retrying or ts >= self._next_day_ts:
+            self._before_bar(ts)
+        fills = self._take_fills()
         if fills:
-            for fill in fills:
-                desk.apply_fill(fill, ts, observing)
+            self._apply_fills(fills, ts)
 
-        # 2. market state.
-        if prev_ts >= 0 and (ts - prev_ts > self._max_gap or risk.kill_switches):
-            risk.bar_gap(symbol, ts - prev_ts)
-        st.last_ts = ts
-        self._last_ts[symbol] = ts
-        if ts > self._ts:
-            self._ts = ts
+        # 2. market state, then the risk rules of this bar.
+        st = self._symbols.get(symbol) or self._symbol(symbol)
+        last_ts[symbol] = ts
         close = bar.close
         ind = st.ind
         ind.update(ts, bar.high, bar.low, close, bar.volume)
         regime = st.classifier.update(close, ind.atr)
         if regime is not st.regime:
-            if observing:
-                self._events.append(RegimeChanged(symbol, ts, st.regime, regime))
-            st.regime = regime
-        pf.last_prices[symbol] = close
-        positions = pf.positions
-        # Without positions equity is cash, which only fills change (and they revalue).
-        equity = pf.revalue() if positions else pf.equity
-        if equity <= risk.daily_floor and not risk.daily_halted:
-            risk.check_daily_loss(equity)
+            self._regime_changed(st, regime, ts)
+        equity, position = self._pf.mark(symbol, close)
+        allowed = self._risk.review(symbol, ts, prev_ts, equity)
 
-        # 3. strategy.
-        position = positions.get(symbol) if positions else None
+        # 3. strategy: an exit for an open position, else perhaps an entry. Strategies are
+        # pure and almost always say no, so they are asked before the desk counts its room.
         if position is not None:
             if st.exit_id is None:
-                strategy = self._by_name.get(position.strategy, self._strategies[0])
-                if strategy.trend_broken(close, ind, 1 if position.qty > 0 else -1):
-                    desk.exit_at_market(st, position, ts)
-        elif (
-            st.entry_id is None
-            and not risk.blocked
-            and ts >= risk.cooldown_until
-            and len(positions) + desk.pending_entries < self._max_open
-        ):
+                direction = 1 if position.qty > 0 else -1
+                reason = self._strategies.of(position.strategy).exit_reason(close, ind, direction)
+                if reason is not None:
+                    self._desk.exit_at_market(st, position, reason, ts)
+        elif allowed and st.entry_id is None:
             for strategy in self._active:
-                direction = strategy.entry_direction(close, ind, regime)
-                if direction:
-                    desk.enter(strategy, st, direction, close, equity, ts)
+                decision = strategy.entry(close, ind, regime)
+                if decision is not None:
+                    if self._desk.room_for_entry():
+                        self._desk.enter(strategy.name, decision, st, close, equity, ts)
                     break
         decided = self._clock() if observing else 0.0
         self._bars_processed += 1
 
-        # 4. durable first.
+        # 4. durable first; 5. then the venue (a rejection found now joins the next unit).
         if self._store is not None:
             self._commit(ts)
-        if flow.changed:
-            desk.clear_unit()
-        # 5. then the broker; a rejection found now is recorded with the next bar's unit.
-        if flow.new or flow.cancels:
-            for order in flow.send(observing):
-                desk.entry_released(order)
+        if flow.busy:
+            self._after_commit()
         # 6. tell the observers.
         if observing:
-            self._events.append(BarProcessed(bar, regime, decided - started))
-            self._emit_state_events(ts)
-        elif risk.new_trips:
-            risk.new_trips.clear()
+            outbox = self._outbox
+            outbox.append(BarProcessed(bar, regime, decided - started))
+            outbox.extend(self._news.since_last(self._risk, ts))
+            self._tell(outbox)
 
     # -- steps ----------------------------------------------------------------------------
 
     def _symbol(self, symbol: str) -> SymbolState:
-        st = SymbolState(symbol, self._params, self._last_ts.get(symbol, -1))
+        st = SymbolState(symbol, self._params)
         self._symbols[symbol] = st
         return st
 
     def _symbol_of(self, symbol: str) -> SymbolState:
         return self._symbols.get(symbol) or self._symbol(symbol)
 
-    def _between_bars(self, observing: bool) -> None:
+    def _newest_ts(self) -> int:
+        """Open time of the newest bar processed: the engine's notion of now."""
+        return max(self._last_ts.values(), default=0)
+
+    def _before_bar(self, ts: int) -> None:
+        """What waits for the next bar: commands, then retries, then a new UTC day."""
         commands = self._commands
         while commands:
             commands.popleft()()
         if self._flow.retrying:
-            for order in self._flow.retry(observing):
-                self._desk.entry_released(order)
+            events = self._desk.retry()
+            if self._observing:
+                self._outbox.extend(events)
+        if ts >= self._next_day_ts:
+            day = ts // SECONDS_PER_DAY
+            self._risk.start_day(day, self._pf.equity)
+            self._next_day_ts = (day + 1) * SECONDS_PER_DAY
+
+    def _apply_fills(self, fills: Sequence[Fill], ts: int) -> None:
+        desk = self._desk
+        outbox = self._outbox
+        observing = self._observing
+        for fill in fills:
+            events = desk.apply_fill(fill, ts)
+            if observing:
+                outbox.extend(events)
+
+    def _regime_changed(self, st: SymbolState, regime: Regime, ts: int) -> None:
+        if self._observing:
+            self._outbox.append(RegimeChanged(st.symbol, ts, st.regime, regime))
+        st.regime = regime
 
     def _commit(self, ts: int) -> None:
         assert self._store is not None
+        desk = self._desk
         self._store.commit(
             build_unit(
                 ts,
@@ -346,33 +338,40 @@ class Engine:
                 self._pf,
                 self._risk,
                 self._last_ts,
-                self._flow.changed.values(),
-                self._desk.fills,
-                self._desk.unit_trades,
-                self._desk.touched,
+                self._flow.changed(),
+                desk.unit_fills(),
+                desk.unit_trades(),
+                desk.unit_positions(),
             )
         )
 
-    def _emit_state_events(self, ts: int) -> None:
-        """Deliver queued events plus kill-switch trips and halt changes to the observers."""
-        risk = self._risk
-        events = self._events
-        for reason, detail in risk.new_trips:
-            events.append(KillSwitchTripped(reason, detail))
-        risk.new_trips.clear()
-        mask = risk.halt_mask(ts)
-        previous = self._halt_mask
-        if mask != previous:
-            self._halt_mask = mask
-            details = dict(reversed(risk.halts(ts)))
-            for bit, halt in _HALT_BITS:
-                if mask & bit and not previous & bit:
-                    events.append(EntriesHalted(halt, details.get(halt, "")))
-                elif previous & bit and not mask & bit:
-                    events.append(EntriesResumed(halt))
+    def _after_commit(self) -> None:
+        desk = self._desk
+        desk.clear_unit()
+        events = desk.send()
+        if self._observing:
+            self._outbox.extend(events)
+
+    def _tell(self, events: list[Event]) -> None:
+        """Deliver ``events`` to every observer, then forget them."""
         if not events:
             return
         for observer in self._observers:
             for event in events:
                 observer(event)
         events.clear()
+
+    def _recover(self, recovered: RecoveredState) -> None:
+        """Re-adopt the stored positions and live orders, and hand every order to the venue.
+
+        Entries pending at the crash are re-submitted under their ids (the venue ignores one
+        it already has), armed stops and targets likewise, so nothing is lost or doubled.
+        """
+        for position in recovered.positions:
+            if position.qty != 0.0:
+                self._pf.restore_position(position)
+                self._symbol_of(position.symbol)
+        for order in recovered.open_orders:
+            if order.status is OrderStatus.PENDING:
+                self._desk.adopt(order, self._symbol_of(order.symbol))
+        self._desk.resubmit_all()

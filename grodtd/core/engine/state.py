@@ -1,6 +1,6 @@
-"""The engine's per-symbol state and the builder of its read-only snapshot.
+"""The engine's per-symbol state and the builders of its snapshot and unit of work.
 
-Kept apart from ``engine.py`` so the bar loop stays readable: this is bookkeeping, the loop is
+Kept apart from ``loop.py`` so the bar loop stays readable: this is bookkeeping, the loop is
 the decision path.
 """
 
@@ -19,14 +19,19 @@ from grodtd.core.snapshot import EngineSnapshot, PositionView
 
 
 class SymbolState:
-    """Indicators, regime and the ids of the live orders of one symbol."""
+    """One symbol's market state and the ids of its live orders.
+
+    The engine updates the indicators and the regime; the desk writes the order links (at
+    most one live order of each kind) and the engine reads them to know whether an entry or
+    an exit is already under way. The time of the symbol's last bar is not here: the
+    engine's ``last_ts`` is its one owner (and the checkpoint's source).
+    """
 
     __slots__ = (
         "classifier",
         "entry_id",
         "exit_id",
         "ind",
-        "last_ts",
         "regime",
         "reserved",
         "stop_id",
@@ -34,14 +39,11 @@ class SymbolState:
         "target_id",
     )
 
-    def __init__(self, symbol: str, params: EngineParams, last_ts: int = -1) -> None:
+    def __init__(self, symbol: str, params: EngineParams) -> None:
         self.symbol = symbol
         self.ind = IndicatorSet(params.indicators)
         self.classifier = RegimeClassifier(params.regime)
         self.regime = Regime.TRANSITION
-        # Open time of the last bar processed; a bar at or before it is a replay and ignored.
-        self.last_ts = last_ts
-        # Client order ids of the symbol's live orders (at most one of each).
         self.entry_id: str | None = None
         self.stop_id: str | None = None
         self.target_id: str | None = None
@@ -51,7 +53,6 @@ class SymbolState:
 
 
 def build_snapshot(
-    ts: int,
     bars_processed: int,
     pf: Portfolio,
     risk: RiskManager,
@@ -59,14 +60,16 @@ def build_snapshot(
     last_ts: dict[str, int],
     strategies_enabled: dict[str, bool],
 ) -> EngineSnapshot:
+    ts = max(last_ts.values(), default=0)
     positions = tuple(
         PositionView(
             position=pos,
-            last_price=pf.last_prices.get(sym, pos.avg_price),
+            last_price=pf.last_price(pos),
             unrealized_pnl=pf.unrealized_of(pos),
         )
-        for sym, pos in sorted(pf.positions.items())
+        for pos in pf.positions()
     )
+    state = risk.state()
     return EngineSnapshot(
         ts=ts,
         bars_processed=bars_processed,
@@ -77,17 +80,17 @@ def build_snapshot(
         fees=pf.fees,
         peak_equity=pf.peak_equity,
         drawdown=pf.drawdown,
-        day_start_equity=risk.day_start_equity,
+        day_start_equity=state.day_start_equity,
         positions=positions,
         regimes={sym: st.regime for sym, st in symbols.items()},
-        last_prices=dict(pf.last_prices),
+        last_prices=pf.last_prices(),
         last_bar_ts=dict(last_ts),
-        strategies_enabled=dict(strategies_enabled),
+        strategies_enabled=strategies_enabled,
         paused=risk.paused,
         halts=risk.halts(ts),
-        kill_switches=tuple(risk.kill_switches.items()),
-        loss_streak=risk.loss_streak,
-        cooldown_until=risk.cooldown_until,
+        kill_switches=state.kill_switches,
+        loss_streak=state.loss_streak,
+        cooldown_until=state.cooldown_until,
     )
 
 

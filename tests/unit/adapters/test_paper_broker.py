@@ -7,14 +7,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams
-from grodtd.core.models import Bar, Order, OrderKind, OrderPurpose, Side
-from grodtd.core.ports import Broker, BrokerError
+from grodtd.core.models import Bar, Fill, Order, OrderKind, OrderPurpose, Side
+from grodtd.core.ports import BrokerError, SimulatedBroker
 
 T0 = 1_767_225_600
 
 
 def bar(ts: int, o: float, h: float, low: float, c: float, symbol: str = "BTC-USD") -> Bar:
     return Bar(symbol, ts, o, h, low, c, 10.0)
+
+
+def shown(broker: SimulatedBroker, b: Bar) -> list[Fill]:
+    """Show the venue one bar, then take the fills it reported, as the engine does."""
+    broker.on_bar(b)
+    return list(broker.take_fills())
 
 
 def order(
@@ -54,7 +60,7 @@ def target_sell(oid: str, price: float, *, qty: float = 2.0, symbol: str = "BTC-
 def test_market_buy_fills_at_the_next_open_plus_slippage_and_pays_the_fee() -> None:
     broker = PaperBroker(PaperBrokerParams(fee_bps=10.0, slippage_bps=5.0))
     broker.submit(order("e1", qty=2.0))
-    fills = broker.on_bar(bar(T0 + 60, 100.0, 101.0, 99.0, 100.5))
+    fills = shown(broker, bar(T0 + 60, 100.0, 101.0, 99.0, 100.5))
 
     assert len(fills) == 1
     fill = fills[0]
@@ -69,7 +75,7 @@ def test_market_buy_fills_at_the_next_open_plus_slippage_and_pays_the_fee() -> N
 def test_market_sell_receives_less_than_the_open() -> None:
     broker = PaperBroker(PaperBrokerParams(fee_bps=0.0, slippage_bps=20.0))
     broker.submit(order("x1", Side.SELL, purpose=OrderPurpose.TREND_BREAK, qty=1.0))
-    (fill,) = broker.on_bar(bar(T0 + 60, 200.0, 201.0, 199.0, 200.0))
+    (fill,) = shown(broker, bar(T0 + 60, 200.0, 201.0, 199.0, 200.0))
     assert fill.price == pytest.approx(199.6)
     assert fill.fee == 0.0
     assert fill.slippage == pytest.approx(0.4)
@@ -78,22 +84,22 @@ def test_market_sell_receives_less_than_the_open() -> None:
 def test_no_fill_on_the_bar_the_order_was_created_on() -> None:
     broker = PaperBroker()
     broker.submit(order("e1", created_ts=T0 + 60))
-    assert broker.on_bar(bar(T0 + 60, 100.0, 101.0, 99.0, 100.0)) == []
-    assert broker.on_bar(bar(T0 + 120, 100.0, 101.0, 99.0, 100.0))[0].client_order_id == "e1"
+    assert shown(broker, bar(T0 + 60, 100.0, 101.0, 99.0, 100.0)) == []
+    assert shown(broker, bar(T0 + 120, 100.0, 101.0, 99.0, 100.0))[0].client_order_id == "e1"
 
 
 def test_orders_only_fill_on_their_own_symbol() -> None:
     broker = PaperBroker()
     broker.submit(order("e1", symbol="ETH-USD"))
-    assert broker.on_bar(bar(T0 + 60, 100.0, 101.0, 99.0, 100.0, symbol="BTC-USD")) == []
-    assert len(broker.on_bar(bar(T0 + 60, 3000.0, 3001.0, 2999.0, 3000.0, "ETH-USD"))) == 1
+    assert shown(broker, bar(T0 + 60, 100.0, 101.0, 99.0, 100.0, symbol="BTC-USD")) == []
+    assert len(shown(broker, bar(T0 + 60, 3000.0, 3001.0, 2999.0, 3000.0, "ETH-USD"))) == 1
 
 
 def test_stop_sell_fills_at_its_price_minus_slippage_when_touched() -> None:
     broker = PaperBroker(PaperBrokerParams(fee_bps=10.0, slippage_bps=10.0))
     broker.submit(stop_sell("s1", 95.0))
-    assert broker.on_bar(bar(T0 + 60, 100.0, 101.0, 95.01, 96.0)) == []  # not touched
-    (fill,) = broker.on_bar(bar(T0 + 120, 96.0, 97.0, 94.0, 94.5))
+    assert shown(broker, bar(T0 + 60, 100.0, 101.0, 95.01, 96.0)) == []  # not touched
+    (fill,) = shown(broker, bar(T0 + 120, 96.0, 97.0, 94.0, 94.5))
     assert fill.price == pytest.approx(95.0 * 0.999)
     assert fill.slippage == pytest.approx(95.0 - 95.0 * 0.999)
     assert fill.fee == pytest.approx(95.0 * 0.999 * 2.0 * 0.001)
@@ -102,7 +108,7 @@ def test_stop_sell_fills_at_its_price_minus_slippage_when_touched() -> None:
 def test_gap_through_a_stop_fills_at_the_open() -> None:
     broker = PaperBroker(PaperBrokerParams(fee_bps=0.0, slippage_bps=10.0))
     broker.submit(stop_sell("s1", 95.0))
-    (fill,) = broker.on_bar(bar(T0 + 60, 90.0, 92.0, 89.0, 91.0))
+    (fill,) = shown(broker, bar(T0 + 60, 90.0, 92.0, 89.0, 91.0))
     assert fill.price == pytest.approx(90.0 * 0.999)
     # The gap is adverse slippage against the stop price: the kill switch must see it.
     assert fill.slippage == pytest.approx(95.0 - 90.0 * 0.999)
@@ -112,8 +118,8 @@ def test_target_fills_at_its_price_or_the_better_open_without_slippage() -> None
     broker = PaperBroker(PaperBrokerParams(fee_bps=10.0, slippage_bps=10.0))
     broker.submit(target_sell("t1", 110.0, qty=1.0))
     broker.submit(target_sell("t2", 110.0, qty=1.0, symbol="ETH-USD"))
-    (touched,) = broker.on_bar(bar(T0 + 60, 105.0, 111.0, 104.0, 108.0))
-    (gapped,) = broker.on_bar(bar(T0 + 60, 115.0, 116.0, 114.0, 115.0, symbol="ETH-USD"))
+    (touched,) = shown(broker, bar(T0 + 60, 105.0, 111.0, 104.0, 108.0))
+    (gapped,) = shown(broker, bar(T0 + 60, 115.0, 116.0, 114.0, 115.0, symbol="ETH-USD"))
     assert touched.price == pytest.approx(110.0)
     assert touched.slippage == pytest.approx(0.0)
     assert touched.fee == pytest.approx(0.11)
@@ -126,11 +132,11 @@ def test_stop_fills_before_target_when_one_bar_touches_both_and_target_never_fil
     # Target submitted first: submission order must not decide, the stop does.
     broker.submit(target_sell("t1", 110.0))
     broker.submit(stop_sell("s1", 95.0))
-    fills = broker.on_bar(bar(T0 + 60, 100.0, 112.0, 94.0, 100.0))
+    fills = shown(broker, bar(T0 + 60, 100.0, 112.0, 94.0, 100.0))
     assert [f.client_order_id for f in fills] == ["s1"]
     assert fills[0].price == pytest.approx(95.0)
     assert broker.open_orders() == []
-    assert broker.on_bar(bar(T0 + 120, 100.0, 120.0, 99.0, 115.0)) == []
+    assert shown(broker, bar(T0 + 120, 100.0, 120.0, 99.0, 115.0)) == []
     assert not broker.is_filled("t1")
 
 
@@ -138,7 +144,7 @@ def test_a_target_reached_at_the_open_comes_before_a_stop_touched_later() -> Non
     broker = PaperBroker(PaperBrokerParams(fee_bps=0.0, slippage_bps=0.0))
     broker.submit(stop_sell("s1", 95.0))
     broker.submit(target_sell("t1", 110.0))
-    fills = broker.on_bar(bar(T0 + 60, 111.0, 112.0, 94.0, 100.0))
+    fills = shown(broker, bar(T0 + 60, 111.0, 112.0, 94.0, 100.0))
     assert [(f.client_order_id, f.price) for f in fills] == [("t1", 111.0)]
 
 
@@ -146,8 +152,8 @@ def test_a_filled_target_cancels_its_stop() -> None:
     broker = PaperBroker()
     broker.submit(stop_sell("s1", 95.0))
     broker.submit(target_sell("t1", 110.0))
-    assert [f.client_order_id for f in broker.on_bar(bar(T0 + 60, 100, 111, 99, 110))] == ["t1"]
-    assert broker.on_bar(bar(T0 + 120, 100.0, 101.0, 80.0, 85.0)) == []
+    assert [f.client_order_id for f in shown(broker, bar(T0 + 60, 100, 111, 99, 110))] == ["t1"]
+    assert shown(broker, bar(T0 + 120, 100.0, 101.0, 80.0, 85.0)) == []
     # The engine cancelling the sibling afterwards is routine, not an error.
     broker.cancel("s1")
 
@@ -157,7 +163,7 @@ def test_a_trend_break_exit_at_the_open_cancels_stop_and_target() -> None:
     broker.submit(stop_sell("s1", 95.0))
     broker.submit(target_sell("t1", 110.0))
     broker.submit(order("x1", Side.SELL, purpose=OrderPurpose.TREND_BREAK))
-    fills = broker.on_bar(bar(T0 + 60, 100.0, 111.0, 90.0, 95.0))
+    fills = shown(broker, bar(T0 + 60, 100.0, 111.0, 90.0, 95.0))
     assert [f.client_order_id for f in fills] == ["x1"]
     assert broker.open_orders() == []
 
@@ -166,7 +172,7 @@ def test_stops_and_limits_of_different_symbols_are_independent() -> None:
     broker = PaperBroker()
     broker.submit(stop_sell("s1", 95.0))
     broker.submit(stop_sell("s2", 2900.0, symbol="ETH-USD"))
-    assert [f.client_order_id for f in broker.on_bar(bar(T0 + 60, 100, 101, 94, 95))] == ["s1"]
+    assert [f.client_order_id for f in shown(broker, bar(T0 + 60, 100, 101, 94, 95))] == ["s1"]
     assert [o.client_order_id for o in broker.open_orders()] == ["s2"]
 
 
@@ -174,18 +180,18 @@ def test_buy_side_stop_and_target_protect_a_short() -> None:
     broker = PaperBroker(PaperBrokerParams(fee_bps=0.0, slippage_bps=10.0))
     broker.submit(order("s1", Side.BUY, OrderKind.STOP, OrderPurpose.STOP, price=105.0))
     broker.submit(order("t1", Side.BUY, OrderKind.LIMIT, OrderPurpose.TARGET, price=90.0))
-    assert broker.on_bar(bar(T0 + 60, 100.0, 104.0, 91.0, 100.0)) == []
-    fills = broker.on_bar(bar(T0 + 120, 100.0, 106.0, 89.0, 100.0))  # both touched
+    assert shown(broker, bar(T0 + 60, 100.0, 104.0, 91.0, 100.0)) == []
+    fills = shown(broker, bar(T0 + 120, 100.0, 106.0, 89.0, 100.0))  # both touched
     assert [f.client_order_id for f in fills] == ["s1"]
     assert fills[0].price == pytest.approx(105.0 * 1.001)
     assert fills[0].slippage == pytest.approx(0.105)
 
     gap = PaperBroker(PaperBrokerParams(fee_bps=0.0, slippage_bps=0.0))
     gap.submit(order("s2", Side.BUY, OrderKind.STOP, OrderPurpose.STOP, price=105.0))
-    assert gap.on_bar(bar(T0 + 60, 108.0, 109.0, 107.0, 108.0))[0].price == pytest.approx(108.0)
+    assert shown(gap, bar(T0 + 60, 108.0, 109.0, 107.0, 108.0))[0].price == pytest.approx(108.0)
     target = PaperBroker(PaperBrokerParams(fee_bps=0.0, slippage_bps=10.0))
     target.submit(order("t2", Side.BUY, OrderKind.LIMIT, OrderPurpose.TARGET, price=90.0))
-    (fill,) = target.on_bar(bar(T0 + 60, 95.0, 96.0, 89.0, 92.0))
+    (fill,) = shown(target, bar(T0 + 60, 95.0, 96.0, 89.0, 92.0))
     assert fill.price == pytest.approx(90.0)
 
 
@@ -194,11 +200,11 @@ def test_submit_is_idempotent_by_client_order_id() -> None:
     broker.submit(order("e1", qty=1.0))
     broker.submit(order("e1", qty=5.0))  # a re-submission after a crash
     assert len(broker.open_orders()) == 1
-    (fill,) = broker.on_bar(bar(T0 + 60, 100.0, 101.0, 99.0, 100.0))
+    (fill,) = shown(broker, bar(T0 + 60, 100.0, 101.0, 99.0, 100.0))
     assert fill.qty == 1.0
 
     broker.submit(order("e1", qty=1.0, created_ts=T0 + 60))
-    assert broker.on_bar(bar(T0 + 120, 100.0, 101.0, 99.0, 100.0)) == []
+    assert shown(broker, bar(T0 + 120, 100.0, 101.0, 99.0, 100.0)) == []
     assert broker.open_orders() == []
 
 
@@ -209,7 +215,7 @@ def test_a_cancelled_order_never_fills_and_cannot_be_revived() -> None:
     broker.cancel("s1")
     broker.cancel("unknown")
     broker.submit(stop_sell("s1", 95.0))
-    assert broker.on_bar(bar(T0 + 60, 100.0, 101.0, 90.0, 91.0)) == []
+    assert shown(broker, bar(T0 + 60, 100.0, 101.0, 90.0, 91.0)) == []
 
 
 def test_memory_of_finished_orders_is_bounded_to_the_newest() -> None:
@@ -219,7 +225,7 @@ def test_memory_of_finished_orders_is_bounded_to_the_newest() -> None:
     for n in range(10):
         broker.submit(order(f"e{n}", created_ts=ts))
         ts += 60
-        assert len(broker.on_bar(bar(ts, 100.0, 101.0, 99.0, 100.0))) == 1
+        assert len(shown(broker, bar(ts, 100.0, 101.0, 99.0, 100.0))) == 1
     assert [broker.is_filled(f"e{n}") for n in (6, 7, 8, 9)] == [False, True, True, True]
 
     for n in (7, 8, 9):  # recent ids: a re-submission is still ignored
@@ -271,7 +277,7 @@ def test_a_protected_position_exits_exactly_once_on_the_first_touching_bar(
     broker = PaperBroker(PaperBrokerParams(fee_bps=10.0, slippage_bps=5.0))
     broker.submit(stop_sell("s", stop))
     broker.submit(target_sell("t", target))
-    fills = [(b, f) for b in path for f in broker.on_bar(b)]
+    fills = [(b, f) for b in path for f in shown(broker, b)]
     touching = [b for b in path if b.low <= stop or b.high >= target]
 
     assert len(fills) == (1 if touching else 0)
@@ -295,6 +301,17 @@ def test_a_protected_position_exits_exactly_once_on_the_first_touching_bar(
 
 
 def test_paper_broker_serves_the_broker_port() -> None:
-    broker: Broker = PaperBroker()  # checked by mypy
+    broker: SimulatedBroker = PaperBroker()  # checked by mypy
     broker.submit(order("e1"))
-    assert [f.client_order_id for f in broker.on_bar(bar(T0 + 60, 1.0, 1.0, 1.0, 1.0))] == ["e1"]
+    broker.on_bar(bar(T0 + 60, 1.0, 1.0, 1.0, 1.0))
+    assert [f.client_order_id for f in broker.take_fills()] == ["e1"]
+    assert list(broker.take_fills()) == []  # each fill is handed over once
+
+
+def test_fills_wait_to_be_taken_in_the_order_they_happened() -> None:
+    broker = PaperBroker()
+    broker.submit(order("e1"))
+    broker.submit(order("e2", symbol="ETH-USD"))
+    broker.on_bar(bar(T0 + 60, 100.0, 101.0, 99.0, 100.0))
+    broker.on_bar(bar(T0 + 60, 10.0, 11.0, 9.0, 10.0, symbol="ETH-USD"))
+    assert [f.client_order_id for f in broker.take_fills()] == ["e1", "e2"]

@@ -1,10 +1,11 @@
 """Test doubles of the core's PORTS (not of our own collaborators) and bar builders.
 
-``NextOpenBroker`` implements the ``Broker`` protocol the way the product's paper broker is
-specified: market orders fill at the next bar's open (plus slippage), stops and targets are
-checked against the bar's low and high, the stop first when both are touched. It is an
-independent, deliberately simple implementation so the engine tests do not depend on the
-paper broker being written at the same time.
+``NextOpenBroker`` implements the ``SimulatedBroker`` protocol the way the product's paper
+broker is specified: market orders fill at the next bar's open (plus slippage), stops and
+targets are checked against the bar's low and high, the stop first when both are touched. It
+is an independent, deliberately simple implementation so the engine tests do not depend on the
+paper broker. Like any venue it reports fills when they happen (``on_bar``, or ``report`` for
+a fill between bars) and hands them over when the engine takes them (``take_fills``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class NextOpenBroker:
         self.submits: list[Order] = []
         self.cancels: list[str] = []
         self.fail_next_submits = 0
+        self.reported: list[Fill] = []
 
     def submit(self, order: Order) -> None:
         if self.fail_next_submits > 0:
@@ -71,7 +73,20 @@ class NextOpenBroker:
             slippage=slip,
         )
 
-    def on_bar(self, bar: Bar) -> list[Fill]:
+    def take_fills(self) -> list[Fill]:
+        taken, self.reported = self.reported, []
+        return taken
+
+    def on_bar(self, bar: Bar) -> None:
+        self.reported.extend(self._fills_of(bar))
+
+    def report_fill(self, client_order_id: str, price: float, ts: int) -> None:
+        """A working order fills at ``price`` at ``ts`` between bars, as a live venue's would."""
+        order = self.working[client_order_id]
+        at = Bar(order.symbol, ts, price, price, price, price, 0.0)
+        self.reported.append(self._fill(order, price, at, 0.0))
+
+    def _fills_of(self, bar: Bar) -> list[Fill]:
         mine = [o for o in self.working.values() if o.symbol == bar.symbol]
         fills = [
             self._fill(o, bar.open, bar, bar.open * self.slip_rate)

@@ -9,8 +9,9 @@ from core_doubles import T0, Journal, NextOpenBroker, RecordingStore
 
 from grodtd.core.engine import Engine
 from grodtd.core.events import Event
-from grodtd.core.models import Bar, Position, Regime
+from grodtd.core.models import Bar, Position, Regime, Trade
 from grodtd.core.params import EngineParams, RiskParams, StrategyParams
+from grodtd.core.ports import SimulatedBroker
 
 SYM = "BTC-USD"
 ENTRY_BAR = 20  # the 21st bar: EMA(21) is seeded, the first possible entry
@@ -39,12 +40,24 @@ def after(last: Bar, o: float, h: float, lo: float, c: float, k: int = 1) -> Bar
     return Bar(last.symbol, last.ts + 60 * k, o, h, lo, c, 2.0)
 
 
+def drive(engine: Engine, venue: SimulatedBroker, bar: Bar) -> None:
+    """What every driver does with a bar: the venue sees it first, then the engine.
+
+    A bar the engine processed before a restart is not shown to the venue: the live runner
+    only warms the engine up on those, and the engine ignores them.
+    """
+    if bar.ts > engine.resume_after.get(bar.symbol, -1):
+        venue.on_bar(bar)
+    engine.process(bar)
+
+
 class Rig:
     def __init__(self, p: EngineParams | None = None, observe: bool = True) -> None:
         self.journal = Journal()
         self.broker = NextOpenBroker(self.journal, fee_bps=10.0)
         self.store = RecordingStore(self.journal)
         self.events: list[Event] = []
+        self.trades: list[Trade] = []
         ticks = itertools.count()
         self.engine = Engine(
             p or params(),
@@ -52,11 +65,15 @@ class Rig:
             self.store,
             observers=[self.events.append] if observe else [],
             clock=lambda: next(ticks) * 0.001,
+            record_trade=self.trades.append,
         )
+
+    def feed(self, b: Bar) -> None:
+        drive(self.engine, self.broker, b)
 
     def run(self, bars: list[Bar]) -> None:
         for b in bars:
-            self.engine.process(b)
+            self.feed(b)
 
     def of[E](self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from core_doubles import NextOpenBroker, RecordingStore
-from engine_rig import ENTRY_BAR, SYM, Rig, after, held, open_position, params, rising
+from engine_rig import ENTRY_BAR, SYM, Rig, after, drive, held, open_position, params, rising
 
 from grodtd.core.engine import Engine
 from grodtd.core.events import (
@@ -26,6 +26,7 @@ from grodtd.core.models import (
     OrderStatus,
     Regime,
     Side,
+    Trade,
 )
 from grodtd.core.params import EngineParams, StrategyParams
 from grodtd.core.ports import UnitOfWork
@@ -47,7 +48,7 @@ def test_entry_is_a_market_buy_that_fills_next_open_and_arms_stop_and_target() -
     assert entry.qty * close == pytest.approx(10_000.0, rel=1e-9)  # the 10 % notional cap binds
 
     nxt = after(bars[-1], 110.0, 110.2, 109.9, 110.1)
-    rig.engine.process(nxt)
+    rig.feed(nxt)
     position = rig.engine.snapshot().positions[0].position
     assert position.avg_price == 110.0 and position.qty == entry.qty
     # Protective levels are re-anchored on the fill price: same 1 R distance.
@@ -66,10 +67,10 @@ def test_stop_exit_closes_the_trade_net_of_fees_and_cancels_the_target() -> None
     bars = open_position(rig)
     pos = held(rig)
     # Both stop and target inside the bar's range: the stop wins.
-    rig.engine.process(
+    rig.feed(
         after(bars[-1], pos.avg_price, pos.target_price + 1, pos.stop_price - 1, pos.stop_price)
     )
-    (trade,) = rig.engine.trades
+    (trade,) = rig.trades
     assert trade.exit_reason is OrderPurpose.STOP and trade.exit_price == pos.stop_price
     fees = pos.entry_fees + trade.qty * trade.exit_price * 0.001
     assert trade.pnl == pytest.approx((pos.stop_price - pos.avg_price) * pos.qty - fees)
@@ -84,10 +85,10 @@ def test_target_exit_is_a_win() -> None:
     rig = Rig()
     bars = open_position(rig)
     pos = held(rig)
-    rig.engine.process(
+    rig.feed(
         after(bars[-1], pos.avg_price, pos.target_price + 0.01, pos.avg_price, pos.target_price)
     )
-    (trade,) = rig.engine.trades
+    (trade,) = rig.trades
     assert trade.exit_reason is OrderPurpose.TARGET and trade.pnl > 0
     kinds = [type(e) for e in rig.events]
     assert kinds.index(TradeClosed) == kinds.index(OrderFilled, kinds.index(TradeClosed) - 1) + 1
@@ -103,7 +104,7 @@ def test_trend_break_sells_at_market_and_cancels_protection() -> None:
     drop = pos.avg_price * 0.985  # above the stop, below EMA9 and VWAP
     assert drop > pos.stop_price
     brk = after(bars[-1], pos.avg_price, pos.avg_price, drop, drop)
-    rig.engine.process(brk)
+    rig.feed(brk)
     sell = rig.broker.submits[-1]
     assert sell.client_order_id == f"s1_trend-{SYM}-{brk.ts}-trend_break"
     assert (sell.side, sell.kind, sell.qty) == (Side.SELL, OrderKind.MARKET, pos.qty)
@@ -113,8 +114,8 @@ def test_trend_break_sells_at_market_and_cancels_protection() -> None:
         f"s1_trend-{SYM}-{armed_at}-target",
     ]
     assert set(rig.broker.working) == {sell.client_order_id}
-    rig.engine.process(after(brk, drop, drop, drop, drop))
-    assert rig.engine.trades[-1].exit_reason is OrderPurpose.TREND_BREAK
+    rig.feed(after(brk, drop, drop, drop, drop))
+    assert rig.trades[-1].exit_reason is OrderPurpose.TREND_BREAK
     assert not rig.engine.snapshot().positions
 
 
@@ -122,9 +123,7 @@ def test_every_order_is_committed_before_the_broker_sees_it() -> None:
     rig = Rig()
     bars = open_position(rig)
     pos = held(rig)
-    rig.engine.process(
-        after(bars[-1], pos.avg_price, pos.avg_price, pos.stop_price - 1, pos.stop_price)
-    )
+    rig.feed(after(bars[-1], pos.avg_price, pos.avg_price, pos.stop_price - 1, pos.stop_price))
     submitted = [oid for what, oid in rig.journal.entries if what == "submit"]
     assert len(submitted) == 3  # entry, stop, target
     for oid in submitted:
@@ -150,7 +149,10 @@ def test_recovery_restores_the_portfolio_and_resubmits_open_orders() -> None:
     bars = open_position(rig)
     before = rig.engine.snapshot()
     fresh_broker = NextOpenBroker()
-    engine = Engine(params(), fresh_broker, rig.store, recovered=rig.store.load())
+    trades: list[Trade] = []
+    engine = Engine(
+        params(), fresh_broker, rig.store, recovered=rig.store.load(), record_trade=trades.append
+    )
     assert {o.purpose for o in fresh_broker.submits} == {OrderPurpose.STOP, OrderPurpose.TARGET}
     assert engine.resume_after == {SYM: bars[-1].ts}
     for b in bars:  # indicator state comes back from bars before the resume point
@@ -164,10 +166,12 @@ def test_recovery_restores_the_portfolio_and_resubmits_open_orders() -> None:
     assert snap.equity == pytest.approx(before.equity)
     assert snap.positions[0].position == before.positions[0].position
     pos = before.positions[0].position
-    engine.process(
-        after(bars[-1], pos.avg_price, pos.avg_price, pos.stop_price - 1, pos.stop_price)
+    drive(
+        engine,
+        fresh_broker,
+        after(bars[-1], pos.avg_price, pos.avg_price, pos.stop_price - 1, pos.stop_price),
     )
-    assert engine.trades[0].exit_reason is OrderPurpose.STOP
+    assert trades[0].exit_reason is OrderPurpose.STOP
 
 
 def test_a_lost_unit_of_work_is_redone_with_the_same_order_ids() -> None:
@@ -185,15 +189,16 @@ def test_a_lost_unit_of_work_is_redone_with_the_same_order_ids() -> None:
             super().commit(unit)
 
     store = CrashingStore()
-    engine = Engine(params(), NextOpenBroker(), store)
+    first_broker = NextOpenBroker()
+    engine = Engine(params(), first_broker, store)
     with pytest.raises(OSError):
         for b in bars:
-            engine.process(b)
+            drive(engine, first_broker, b)
     broker = NextOpenBroker()
     restarted = Engine(params(), broker, store, recovered=store.load())
     for b in bars[:ENTRY_BAR]:
         restarted.warm_up(b)
-    restarted.process(bars[ENTRY_BAR])
+    drive(restarted, broker, bars[ENTRY_BAR])
     assert [o.client_order_id for o in broker.submits] == [
         o.client_order_id for o in reference.broker.submits
     ]
@@ -220,7 +225,7 @@ def test_events_report_decisions_with_the_injected_clock() -> None:
 def test_no_events_are_built_without_observers() -> None:
     rig = Rig(observe=False)
     open_position(rig)
-    assert rig.engine._events == []
+    assert rig.engine._outbox == []
 
 
 def test_pause_takes_effect_on_the_next_bar_and_exits_still_work() -> None:
@@ -230,9 +235,9 @@ def test_pause_takes_effect_on_the_next_bar_and_exits_still_work() -> None:
     assert not rig.engine.snapshot().paused  # applied between bars
     pos = held(rig)
     stop_bar = after(bars[-1], pos.avg_price, pos.avg_price, pos.stop_price - 1, pos.stop_price)
-    rig.engine.process(stop_bar)
+    rig.feed(stop_bar)
     assert rig.engine.snapshot().paused
-    assert rig.engine.trades  # the stop went through
+    assert rig.trades  # the stop went through
     halted = rig.of(EntriesHalted)
     assert halted[0].reason is HaltReason.PAUSED
     more = rising(30, start=pos.stop_price * 1.01, t0=stop_bar.ts + 60)
@@ -268,10 +273,10 @@ def test_a_bar_gap_trips_stale_data_until_consecutive_bars_return() -> None:
     bars = rising(ENTRY_BAR - 5)
     rig.run(bars)
     late = rising(2, start=bars[-1].close, t0=bars[-1].ts + 600)
-    rig.engine.process(late[0])
+    rig.feed(late[0])
     assert rig.engine.snapshot().kill_switches[0][0] is KillSwitchReason.STALE_MARKET_DATA
     assert "600 s" in rig.of(KillSwitchTripped)[0].detail
-    rig.engine.process(late[1])
+    rig.feed(late[1])
     assert not rig.engine.snapshot().trading_halted
     assert rig.of(EntriesResumed)[0].reason is HaltReason.KILL_SWITCH
 
@@ -299,7 +304,7 @@ def test_max_open_positions_holds_across_symbols() -> None:
     streams = [rising(ENTRY_BAR + 3, symbol=s) for s in ("A-USD", "B-USD", "C-USD")]
     for row in zip(*streams, strict=True):
         for b in row:
-            rig.engine.process(b)
+            rig.feed(b)
     assert len(rig.engine.snapshot().positions) == 2
     assert len([o for o in rig.broker.submits if o.purpose is OrderPurpose.ENTRY]) == 2
 
@@ -310,7 +315,7 @@ def test_snapshot_is_cached_until_the_next_bar() -> None:
     rig.run(bars)
     first = rig.engine.snapshot()
     assert rig.engine.snapshot() is first
-    rig.engine.process(after(bars[-1], 100, 101, 99, 100))
+    rig.feed(after(bars[-1], 100, 101, 99, 100))
     assert rig.engine.snapshot() is not first
     assert rig.engine.snapshot().regimes == {SYM: Regime.TRANSITION}
     assert rig.engine.snapshot().strategies_enabled == {"s1_trend": True}

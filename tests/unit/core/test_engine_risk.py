@@ -7,7 +7,7 @@ import time
 
 import pytest
 from core_doubles import NextOpenBroker, RecordingStore
-from engine_rig import ENTRY_BAR, SYM, Rig, after, held, open_position, params, rising
+from engine_rig import ENTRY_BAR, SYM, Rig, after, drive, held, open_position, params, rising
 
 from grodtd.core.engine import Engine
 from grodtd.core.events import (
@@ -39,7 +39,7 @@ def test_daily_loss_cap_halts_entries_until_midnight_utc() -> None:
     low = pos.avg_price * 0.98  # -2 % on a 10 % position: -0.2 % of equity, cap 0.1 %
     assert low > pos.stop_price
     drop = after(bars[-1], pos.avg_price, pos.avg_price, low, low)
-    rig.engine.process(drop)
+    rig.feed(drop)
     halted = rig.of(EntriesHalted)
     assert halted[0].reason is HaltReason.DAILY_LOSS_CAP
     assert "00:00 UTC" in halted[0].detail
@@ -65,8 +65,8 @@ def test_a_losing_streak_starts_a_cooldown_in_bar_time() -> None:
     bars = open_position(rig)
     pos = held(rig)
     stop_bar = after(bars[-1], pos.avg_price, pos.avg_price, pos.stop_price - 1, pos.stop_price)
-    rig.engine.process(stop_bar)
-    assert rig.engine.trades[0].pnl < 0
+    rig.feed(stop_bar)
+    assert rig.trades[0].pnl < 0
     assert rig.of(EntriesHalted)[-1].reason is HaltReason.COOLDOWN
     assert rig.engine.snapshot().cooldown_until == stop_bar.ts + 3600
     cooling = rising(59, start=pos.stop_price, t0=stop_bar.ts + 60)
@@ -111,10 +111,10 @@ def test_a_short_round_trip_when_shorts_are_allowed() -> None:
     assert stop.side is Side.BUY
     cash_after_entry = rig.engine.snapshot().cash
     assert cash_after_entry > 100_000.0  # short proceeds
-    rig.engine.process(
+    rig.feed(
         after(falling[-1], pos.avg_price, pos.avg_price, pos.target_price - 0.01, pos.target_price)
     )
-    trade = rig.engine.trades[0]
+    trade = rig.trades[0]
     assert trade.exit_reason is OrderPurpose.TARGET and trade.pnl > 0
     assert rig.engine.snapshot().cash == pytest.approx(100_000.0 + trade.pnl)
 
@@ -127,12 +127,10 @@ def test_a_refused_protective_order_is_retried_until_the_broker_takes_it() -> No
     fill_bar = after(
         bars[-1], bars[-1].close, bars[-1].close * 1.0005, bars[-1].close, bars[-1].close * 1.0003
     )
-    rig.engine.process(fill_bar)
+    rig.feed(fill_bar)
     assert len(rig.of(OrderRejected)) == 2 and not rig.broker.working
     assert "retrying" in rig.of(OrderRejected)[0].reason
-    rig.engine.process(
-        after(fill_bar, fill_bar.close, fill_bar.close, fill_bar.close, fill_bar.close)
-    )
+    rig.feed(after(fill_bar, fill_bar.close, fill_bar.close, fill_bar.close, fill_bar.close))
     assert {o.purpose for o in rig.broker.working.values()} == {
         OrderPurpose.STOP,
         OrderPurpose.TARGET,
@@ -142,15 +140,16 @@ def test_a_refused_protective_order_is_retried_until_the_broker_takes_it() -> No
 def test_a_pending_entry_survives_a_restart_and_fills_once() -> None:
     store = RecordingStore()
     bars = rising(ENTRY_BAR + 1)
-    engine = Engine(params(), NextOpenBroker(), store)
+    first_broker = NextOpenBroker()
+    engine = Engine(params(), first_broker, store)
     for b in bars:
-        engine.process(b)
+        drive(engine, first_broker, b)
     # Crash after the commit of the entry intent, before it filled.
     broker = NextOpenBroker()
     restarted = Engine(params(), broker, store, recovered=store.load())
     assert [o.purpose for o in broker.submits] == [OrderPurpose.ENTRY]
-    restarted.process(bars[-1])  # a replayed bar: ignored
-    restarted.process(after(bars[-1], 103.0, 103.1, 102.9, 103.0))
+    drive(restarted, broker, bars[-1])  # a replayed bar: ignored
+    drive(restarted, broker, after(bars[-1], 103.0, 103.1, 102.9, 103.0))
     snap = restarted.snapshot()
     assert len(snap.positions) == 1 and snap.positions[0].position.avg_price == 103.0
     assert len([o for o in broker.submits if o.purpose is OrderPurpose.ENTRY]) == 1
@@ -169,7 +168,7 @@ def test_risk_params_reach_the_engine() -> None:
 
 
 class GatedBroker(NextOpenBroker):
-    """Holds ``on_bar`` until released: a bar stuck in the engine thread."""
+    """Holds ``take_fills`` until released: a bar stuck in the engine thread."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -177,11 +176,11 @@ class GatedBroker(NextOpenBroker):
         self.release = threading.Event()
         self.gate = False
 
-    def on_bar(self, bar: Bar) -> list[Fill]:
+    def take_fills(self) -> list[Fill]:
         if self.gate:
             self.entered.set()
             assert self.release.wait(timeout=10)
-        return super().on_bar(bar)
+        return super().take_fills()
 
 
 def test_shutdown_from_another_thread_never_waits_for_a_stuck_bar() -> None:
@@ -190,9 +189,9 @@ def test_shutdown_from_another_thread_never_waits_for_a_stuck_bar() -> None:
     engine = Engine(params(), broker, observers=[events.append])
     bars = rising(ENTRY_BAR + 1)
     for b in bars[:-1]:
-        engine.process(b)
+        drive(engine, broker, b)
     broker.gate = True
-    worker = threading.Thread(target=engine.process, args=(bars[-1],))
+    worker = threading.Thread(target=drive, args=(engine, broker, bars[-1]))
     worker.start()
     assert broker.entered.wait(timeout=10)
     started = time.monotonic()
@@ -204,8 +203,8 @@ def test_shutdown_from_another_thread_never_waits_for_a_stuck_bar() -> None:
     # The bar in progress decided before or after; from the next bar on, nothing new.
     entries_before = len(broker.submits)
     broker.gate = False
-    engine.process(after(bars[-1], 103.0, 103.2, 102.9, 103.2))
-    engine.process(after(bars[-1], 103.2, 103.4, 103.1, 103.4, k=2))
+    drive(engine, broker, after(bars[-1], 103.0, 103.2, 102.9, 103.2))
+    drive(engine, broker, after(bars[-1], 103.2, 103.4, 103.1, 103.4, k=2))
     assert all(o.purpose is not OrderPurpose.ENTRY for o in broker.submits[entries_before:])
     assert engine.snapshot().halts[-1][0] is HaltReason.SHUTTING_DOWN
     assert any(
@@ -218,7 +217,7 @@ def test_equity_is_available_without_a_snapshot() -> None:
     bars = open_position(rig)
     pos = held(rig)
     mark = (pos.avg_price + pos.target_price) / 2  # inside the stop-target band
-    rig.engine.process(after(bars[-1], pos.avg_price, mark, pos.avg_price, mark))
+    rig.feed(after(bars[-1], pos.avg_price, mark, pos.avg_price, mark))
     snap = rig.engine.snapshot()
     assert rig.engine.equity() == snap.equity
     assert snap.equity == pytest.approx(snap.cash + pos.qty * mark)

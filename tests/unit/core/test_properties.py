@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import pytest
 from core_doubles import T0, NextOpenBroker, RecordingStore
+from engine_rig import drive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grodtd.core.engine import Engine
-from grodtd.core.models import Bar, OrderPurpose, Regime
+from grodtd.core.models import Bar, OrderPurpose, Regime, Trade
 from grodtd.core.params import (
     EngineParams,
     IndicatorParams,
@@ -97,10 +98,11 @@ def test_accounting_and_risk_limits_hold_on_every_bar(
     params, bars, slippage_bps = scenario
     risk = params.risk
     broker = NextOpenBroker(fee_bps=10.0, slippage_bps=slippage_bps)
-    engine = Engine(params, broker, RecordingStore())
+    closed: list[Trade] = []
+    engine = Engine(params, broker, RecordingStore(), record_trade=closed.append)
     for bar in bars:
         submitted = len(broker.submits)
-        engine.process(bar)
+        drive(engine, broker, bar)
         snap = engine.snapshot()
 
         marked = snap.cash + sum(
@@ -110,9 +112,7 @@ def test_accounting_and_risk_limits_hold_on_every_bar(
         assert snap.equity == pytest.approx(
             params.initial_cash + snap.realized_pnl + snap.unrealized_pnl, rel=1e-9, abs=1e-6
         )
-        assert snap.realized_pnl == pytest.approx(
-            sum(t.pnl for t in engine.trades), rel=1e-9, abs=1e-6
-        )
+        assert snap.realized_pnl == pytest.approx(sum(t.pnl for t in closed), rel=1e-9, abs=1e-6)
         assert snap.cash >= -1e-6  # never more cash spent than held
 
         pending = [o for o in broker.working.values() if o.purpose is OrderPurpose.ENTRY]
@@ -139,30 +139,33 @@ def test_a_restart_after_any_bar_trades_exactly_like_an_uninterrupted_run(
 ) -> None:
     params, bars, slippage_bps = scenario
     reference_broker = NextOpenBroker(slippage_bps=slippage_bps)
-    reference = Engine(params, reference_broker, RecordingStore())
+    reference_trades: list[Trade] = []
+    reference = Engine(
+        params, reference_broker, RecordingStore(), record_trade=reference_trades.append
+    )
     for bar in bars:
-        reference.process(bar)
+        drive(reference, reference_broker, bar)
 
     cut = int(len(bars) * cut_at)
     store = RecordingStore()
     first_broker = NextOpenBroker(slippage_bps=slippage_bps)
-    first_life = Engine(params, first_broker, store)
+    trades: list[Trade] = []
+    first_life = Engine(params, first_broker, store, record_trade=trades.append)
     for bar in bars[:cut]:
-        first_life.process(bar)
+        drive(first_life, first_broker, bar)
     # The process dies; a new one starts from what the store holds, with a fresh broker.
     recovered = store.load()
     broker = NextOpenBroker(slippage_bps=slippage_bps)
-    restarted = Engine(params, broker, store, recovered=recovered)
+    restarted = Engine(params, broker, store, recovered=recovered, record_trade=trades.append)
     resume_after = restarted.resume_after
     for bar in bars:
         if bar.ts <= resume_after.get(bar.symbol, -1):
             restarted.warm_up(bar)
         else:
-            restarted.process(bar)
+            drive(restarted, broker, bar)
 
-    trades = [*first_life.trades, *restarted.trades]
-    assert [t.exit_order_id for t in trades] == [t.exit_order_id for t in reference.trades]
-    assert [t.pnl for t in trades] == pytest.approx([t.pnl for t in reference.trades], rel=1e-9)
+    assert [t.exit_order_id for t in trades] == [t.exit_order_id for t in reference_trades]
+    assert [t.pnl for t in trades] == pytest.approx([t.pnl for t in reference_trades], rel=1e-9)
     assert restarted.snapshot().equity == pytest.approx(reference.snapshot().equity, rel=1e-9)
     # Every order reached a broker once, except the open ones the restart re-submitted.
     reopened = [o.client_order_id for o in recovered.open_orders]
