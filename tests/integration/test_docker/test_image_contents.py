@@ -103,7 +103,8 @@ def test_bytecode_is_precompiled_and_used(app_container: tuple[Docker, str]) -> 
     ours = [line for line in out.splitlines() if "/grodtd/" in line and line.startswith("# ")]
     assert ours, "grodtd was not imported"
     assert all(" matches " in line or "code object from" in line for line in ours)
-    assert any("grodtd/__pycache__/cli.cpython-" in line and " matches " in line for line in ours)
+    cli_pyc = "grodtd/cli/__pycache__/__init__.cpython-"
+    assert any(cli_pyc in line and " matches " in line for line in ours)
     assert not [line for line in ours if "could not" in line or "bad " in line]
 
 
