@@ -102,9 +102,14 @@ class Portfolio:
         return sum((self.unrealized_of(pos) for pos in self._positions.values()), 0.0)
 
     def short_exposure(self) -> float:
-        """Cash it would take to buy back every short position at its last price."""
+        """Cash it would take to buy back every short position at its stop, or at its last
+        price if that is worse already: what a stop-out can take out of the account."""
         last = self._last_prices
-        return sum(-p.qty * last[s] for s, p in self._positions.items() if p.qty < 0.0)
+        return sum(
+            -p.qty * max(last[s], p.stop_price)
+            for s, p in self._positions.items()
+            if p.qty < 0.0
+        )
 
     # -- what happened ---------------------------------------------------------------------
 

@@ -140,7 +140,7 @@ class Desk:
             reason=decision.reason,
         )
         st.entry_id = order.client_order_id
-        st.reserved = qty * close if direction > 0 else 0.0
+        st.reserved = _reservation(order, close)
         self._reserved += st.reserved
         self._pending += 1
         self._states[st.symbol] = st
@@ -267,9 +267,9 @@ class Desk:
         if order.purpose is _ENTRY:
             st.entry_id = order.client_order_id
             self._pending += 1
-            if order.side is _BUY and order.stop_price is not None:
+            if order.stop_price is not None:
                 sized_at = self._strategies.of(order.strategy).sizing_price(order)
-                st.reserved = order.qty * sized_at
+                st.reserved = _reservation(order, sized_at)
                 self._reserved += st.reserved
         elif order.purpose is OrderPurpose.STOP:
             st.stop_id = order.client_order_id
@@ -285,3 +285,17 @@ class Desk:
         like any other and their kill switch is reported with the first bar.
         """
         self._released(self._flow.resubmit_all())
+
+
+def _reservation(entry: Order, sized_at: float) -> float:
+    """Cash a pending ``entry`` sized at ``sized_at`` sets aside until it fills or is refused.
+
+    A long pays its notional. A short brings its proceeds in and owes as much back, so what
+    it can cost the account is the move to its stop: without that, a long could spend the
+    cash a short's stop-out buys back with (``Portfolio.short_exposure`` counts the same
+    once the short is held).
+    """
+    if entry.side is _BUY:
+        return entry.qty * sized_at
+    assert entry.stop_price is not None
+    return entry.qty * max(entry.stop_price - sized_at, 0.0)
