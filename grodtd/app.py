@@ -24,18 +24,19 @@ from datetime import UTC, datetime
 
 import structlog
 
-from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams
+from grodtd.adapters.markets.exchange import ExchangeFeed, MarketConfigError
 from grodtd.adapters.store import SqlStore, StoreError
-from grodtd.config import Settings, check_data_dir
+from grodtd.config import ConfigError, Settings, check_data_dir
 from grodtd.core.engine import Engine
 from grodtd.core.events import Observer
 from grodtd.core.ports import MarketData, RecoveredState
-from grodtd.factories import build_market
+from grodtd.factories import build_market, paper_broker
 from grodtd.live.control import DurableControl
 from grodtd.live.runner import LiveRunner, Pacing
 from grodtd.live.servers import EmbeddedServer, StartupError, embedded_server, listen
 from grodtd.live.view import Lifecycle, LiveDaemonView
 from grodtd.ops.event_log import EventLogger
+from grodtd.ops.exchange_metrics import ExchangeCollector
 from grodtd.ops.health import Heartbeat, MarketDataClock, StoreProbe
 from grodtd.ops.metrics import LiveState, Metrics
 from grodtd.ops.version import build_info
@@ -114,6 +115,8 @@ class Daemon:
                 stopped.cancel()
                 self.lifecycle.draining = True
                 error = trading.exception()
+                if isinstance(error, MarketConfigError):
+                    raise ConfigError([str(error)]) from error
                 if error is None:
                     raise TradingFailed("the trading loop ended unexpectedly; restart the daemon")
                 if not isinstance(error, StoreError):
@@ -172,6 +175,11 @@ class Daemon:
         stale_after = self.settings.market_data_stale_seconds
         while True:
             await asyncio.sleep(_WATCHDOG_SECONDS)
+            problem = self.market_clock.problem()
+            if problem is not None and self.runner.warmed_up:
+                # The source itself says it fails (an exchange down): stale at once.
+                self.engine.report_stale_data(problem)
+                continue
             age = self.market_clock.max_age()
             if self.runner.warmed_up and age > stale_after:
                 self.engine.report_stale_data(
@@ -229,15 +237,16 @@ def _assemble(
     market: MarketData | None,
     observers: Sequence[Observer],
 ) -> Daemon:
-    market = market or build_market(settings)
-    broker = PaperBroker(
-        PaperBrokerParams(
-            fee_bps=settings.broker.fee_bps, slippage_bps=settings.broker.slippage_bps
-        )
-    )
+    broker = paper_broker(settings)
+    market = market or build_market(settings, broker)
+    live = market if isinstance(market, ExchangeFeed) else None
+    if live is not None:
+        _first_contact(live)
     params = settings.engine_params()
     build = build_info(settings.environment)
     metrics = Metrics(build, list(market.symbols), [s.name for s in params.strategies])
+    if live is not None:
+        metrics.registry.register(ExchangeCollector(live.status))
     engine = Engine(
         params,
         broker,
@@ -247,6 +256,8 @@ def _assemble(
     )
     heartbeat = Heartbeat()
     market_clock = MarketDataClock()
+    if live is not None:
+        market_clock.problem = live.problem
     runner = LiveRunner(
         engine,
         market,
@@ -258,6 +269,7 @@ def _assemble(
         heartbeat,
         market_clock,
         venue=broker,
+        live=live,
     )
     lifecycle = Lifecycle()
     control = DurableControl(engine, store.save_intent, recovered.intent)
@@ -316,6 +328,24 @@ def _assemble(
         web=web,
         metrics_server=metrics_server,
     )
+
+
+def _first_contact(feed: ExchangeFeed) -> None:
+    """Ask the exchange for its markets once, so a wrong symbol exits 2 at start-up; an
+    exchange that does not answer is not an error here: the feed keeps trying in the
+    background and readiness says why the daemon waits."""
+    try:
+        feed.connect(attempts=1)
+    except MarketConfigError as exc:
+        raise ConfigError([str(exc)]) from None
+    except Exception as exc:
+        log.warning(
+            "exchange not reachable at start-up; the feed keeps trying",
+            exchange=feed.exchange_id,
+            error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
+        )
+    else:
+        log.info("market data from an exchange", exchange=feed.exchange_id, symbols=feed.symbols)
 
 
 async def run_daemon(settings: Settings) -> int:

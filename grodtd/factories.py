@@ -1,13 +1,24 @@
-"""The configured market data source, shared by the daemon and the backtest command."""
+"""Adapters built from the settings: shared by the daemon (``app.py``) and the CLI commands.
+
+The adapters know nothing of the configuration; this is where a setting becomes a parameter.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams, VenueRules
+from grodtd.adapters.markets.exchange import ExchangeFeed
 from grodtd.adapters.markets.replay import CsvReplay
 from grodtd.adapters.markets.sim import SimMarket, SimParams
 from grodtd.config import Settings
 from grodtd.core.ports import MarketData
+
+# ccxt's precision modes (ccxt.base.decimal_to_precision): a count of decimals, or a step.
+_DECIMAL_PLACES = 2
+_TICK_SIZE = 4
 
 
 def sim_params(settings: Settings) -> SimParams:
@@ -20,9 +31,64 @@ def sim_params(settings: Settings) -> SimParams:
     )
 
 
-def build_market(settings: Settings) -> MarketData:
-    """The embedded simulator, or a CSV replay when ``market.source`` is ``replay``."""
+def paper_broker(settings: Settings) -> PaperBroker:
+    return PaperBroker(
+        PaperBrokerParams(
+            fee_bps=settings.broker.fee_bps, slippage_bps=settings.broker.slippage_bps
+        )
+    )
+
+
+def exchange_feed(settings: Settings, broker: PaperBroker | None = None) -> ExchangeFeed:
+    """The exchange's candles; the paper broker learns each market's rules once it answers."""
+    market = settings.market
+
+    def learn_rules(markets: Mapping[str, Any]) -> None:
+        if broker is not None:
+            broker.set_rules({symbol: venue_rules(m) for symbol, m in markets.items()})
+
+    return ExchangeFeed(
+        market.exchange,
+        market.symbols,
+        base_url=market.base_url,
+        bar_seconds=market.bar_seconds,
+        history_bars=market.history_bars,
+        poll_seconds=market.poll_seconds,
+        timeout_s=market.request_timeout_seconds,
+        on_markets=learn_rules,
+    )
+
+
+def build_market(settings: Settings, broker: PaperBroker | None = None) -> MarketData:
+    """The embedded simulator, a CSV replay, or an exchange, as ``market.source`` says."""
     market = settings.market
     if market.source == "replay":
         return CsvReplay({symbol: Path(path) for symbol, path in market.replay_paths.items()})
+    if market.source == "exchange":
+        return exchange_feed(settings, broker)
     return SimMarket(sim_params(settings))
+
+
+def venue_rules(market: Mapping[str, Any]) -> VenueRules:
+    """A ccxt market's precision and limits as the paper broker's ``VenueRules``."""
+    precision = market.get("precision") or {}
+    limits = market.get("limits") or {}
+    mode = market.get("precisionMode", _TICK_SIZE)
+
+    def step(value: Any) -> float:
+        if value is None:
+            return 0.0
+        if mode == _DECIMAL_PLACES:
+            return float(10.0 ** -int(value))
+        return float(value)
+
+    def limit(name: str) -> float:
+        value = (limits.get(name) or {}).get("min")
+        return float(value) if value is not None else 0.0
+
+    return VenueRules(
+        qty_step=step(precision.get("amount")),
+        min_qty=limit("amount"),
+        min_notional=limit("cost"),
+        price_tick=step(precision.get("price")),
+    )

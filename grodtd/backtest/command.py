@@ -7,14 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams
 from grodtd.adapters.markets.replay import CsvReplay, ReplayError
 from grodtd.adapters.markets.sim import SimMarket
 from grodtd.backtest.progress import ProgressBar
 from grodtd.backtest.report import format_report
 from grodtd.backtest.runner import run_backtest
 from grodtd.config import Settings
-from grodtd.factories import sim_params
+from grodtd.factories import paper_broker, sim_params
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -34,11 +33,7 @@ def _csv_paths(specs: list[str]) -> dict[str, Path]:
 
 
 def run_backtest_command(settings: Settings, args: argparse.Namespace) -> int:
-    broker = PaperBroker(
-        PaperBrokerParams(
-            fee_bps=settings.broker.fee_bps, slippage_bps=settings.broker.slippage_bps
-        )
-    )
+    broker = paper_broker(settings)
     bar_seconds = settings.market.bar_seconds
     try:
         if args.csv:

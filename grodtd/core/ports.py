@@ -36,6 +36,19 @@ class MarketData(Protocol):
     def bars(self, after: dict[str, int] | None = None) -> Iterator[Bar]: ...
 
 
+class LiveMarket(MarketData, Protocol):
+    """A market in real time (an exchange): bars come when they close, and after an outage
+    the missed ones come late, from history. Such bars must not open positions."""
+
+    def fresh(self, bar: Bar) -> bool:
+        """True if ``bar`` arrived while it was recent: the engine may enter on it."""
+        ...
+
+    def problem(self) -> str | None:
+        """Why the market cannot be relied on right now (for readiness); None if it can."""
+        ...
+
+
 class RegimeOracle(Protocol):
     """A data source that knows the regime it generated (the simulator); used for scoring."""
 

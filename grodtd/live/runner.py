@@ -30,7 +30,7 @@ import structlog
 
 from grodtd.core.engine import Engine
 from grodtd.core.models import SECONDS_PER_DAY, Bar
-from grodtd.core.ports import MarketData, SimulatedBroker
+from grodtd.core.ports import LiveMarket, MarketData, SimulatedBroker
 from grodtd.core.snapshot import EngineSnapshot
 from grodtd.ops.health import Heartbeat, MarketDataClock
 
@@ -130,10 +130,12 @@ class LiveRunner:
         market_clock: MarketDataClock,
         *,
         venue: SimulatedBroker | None = None,
+        live: LiveMarket | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
         self._venue = venue
+        self._live = live
         self._market = market
         self._pacing = pacing
         self._heartbeat = heartbeat
@@ -149,7 +151,10 @@ class LiveRunner:
         """Process one bar and publish the snapshot; runs on the engine thread."""
         if self._venue is not None:
             self._venue.on_bar(bar)
-        self._engine.process(bar)
+        if self._live is None or self._live.fresh(bar):
+            self._engine.process(bar)
+        else:
+            self._engine.catch_up(bar)  # history after an outage: no entry on it
         self.snapshot = self._engine.snapshot()
 
     def stop(self) -> None:
@@ -201,8 +206,9 @@ class LiveRunner:
             if not self.warmed_up:
                 self.warmed_up = True
                 next_tick = self._monotonic()
-            if bar.ts != current_ts:
+            if bar.ts != current_ts and self._live is None:
                 # A new timestamp: wait for its turn, then let every symbol's bar through.
+                # (A live market paces itself: its bars come when they close.)
                 current_ts = bar.ts
                 next_tick += interval
                 if await self._wait_until(next_tick):

@@ -80,6 +80,8 @@ class MarketDataClock:
     clock: Clock = time.time
     # Set when a bounded source (a CSV replay) has delivered its last bar: why no more come.
     ended: str | None = None
+    # The source's own word on why it cannot be relied on now (an exchange that fails).
+    problem: Callable[[], str | None] = field(default=lambda: None, repr=False)
     _last: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     _started: float = field(default=0.0, init=False, repr=False)
 
@@ -216,6 +218,9 @@ def _store_result(store_check: Callable[[], None]) -> CheckResult:
 def _market_data_result(market_data: MarketDataClock, stale_after_s: float) -> CheckResult:
     if market_data.ended is not None:
         return CheckResult("market_data", False, market_data.ended)
+    problem = market_data.problem()
+    if problem is not None:
+        return CheckResult("market_data", False, problem)
     ages = market_data.ages()
     if not ages:
         waited = market_data.max_age()

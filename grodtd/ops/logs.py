@@ -37,8 +37,18 @@ ROUTED_LOGGERS = (
     "py.warnings",
 )
 # Libraries that are chatty below WARNING: SQLAlchemy logs every statement at INFO, asyncio
-# and httpx narrate routine work. They stay at WARNING or above whatever the daemon's level.
-QUIET_LOGGERS = ("sqlalchemy", "asyncio", "httpx", "httpcore", "alembic.runtime.plugins")
+# and httpx narrate routine work, ccxt and urllib3 log every exchange request at DEBUG (nine
+# lines in ten of a dev daemon on an exchange). They stay at WARNING or above whatever the
+# daemon's level; the exchange's health is in /ready and the grodt_exchange_* metrics.
+QUIET_LOGGERS = (
+    "sqlalchemy",
+    "asyncio",
+    "httpx",
+    "httpcore",
+    "alembic.runtime.plugins",
+    "ccxt",
+    "urllib3",
+)
 # Marks the handler this module installs, so reconfiguring replaces it instead of adding one.
 _HANDLER_FLAG = "_grodt_handler"
 

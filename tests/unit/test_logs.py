@@ -171,6 +171,9 @@ def test_chatty_libraries_stay_at_warning(stream: io.StringIO) -> None:
     configure_logging("DEBUG", "json", stream=stream)
     logging.getLogger("sqlalchemy.engine.Engine").info("SELECT 1")
     logging.getLogger("asyncio").debug("Using selector: EpollSelector")
+    # ccxt and urllib3 narrate every exchange request at DEBUG.
+    logging.getLogger("ccxt.base.exchange").debug("GET https://127.0.0.1/api/v3/klines")
+    logging.getLogger("urllib3.connectionpool").debug('"GET /api/v3/klines HTTP/1.1" 200')
     logging.getLogger("sqlalchemy.pool.impl.QueuePool").warning("pool exhausted")
     logging.getLogger("alembic.runtime.migration").info("Running upgrade -> 0002")
     logging.getLogger("uvicorn.error").debug("debug from uvicorn")

@@ -24,8 +24,9 @@ path inside the bar is unknown and the stop is assumed to come first (the conser
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from grodtd.core.models import Bar, Fill, Order, OrderKind, OrderPurpose, Side
 from grodtd.core.ports import BrokerError
@@ -33,6 +34,44 @@ from grodtd.core.ports import BrokerError
 _EXIT_PURPOSES = frozenset({OrderPurpose.STOP, OrderPurpose.TARGET, OrderPurpose.TREND_BREAK})
 # Tie-break among orders triggered inside a bar: stops first, then everything else.
 _INTRABAR_RANK = {OrderPurpose.STOP: 0}
+
+
+@dataclass(frozen=True, slots=True)
+class VenueRules:
+    """What a real venue requires of an order in one market (from ccxt's ``load_markets``).
+
+    Paper trading on live data must not fill what the venue would refuse: quantities are cut
+    down to the lot step (as a live client's ``amount_to_precision`` does), prices rounded to
+    the tick, and an order under the minimum quantity or notional is refused with the reason.
+    """
+
+    qty_step: float = 0.0  # 0: any quantity
+    min_qty: float = 0.0
+    min_notional: float = 0.0
+    price_tick: float = 0.0
+
+    def conform(self, order: Order, reference_price: float | None) -> Order:
+        qty = order.qty
+        if self.qty_step > 0:
+            qty = math.floor(qty / self.qty_step + 1e-9) * self.qty_step
+            qty = float(f"{qty:.12g}")
+        if qty <= 0 or qty < self.min_qty:
+            raise BrokerError(
+                f"order {order.client_order_id}: quantity {order.qty:.8g} {order.symbol} is "
+                f"under the venue's minimum ({max(self.min_qty, self.qty_step):.8g})"
+            )
+        price = order.price
+        if price is not None and self.price_tick > 0:
+            price = float(f"{round(price / self.price_tick) * self.price_tick:.12g}")
+        notional_price = price if price is not None else reference_price
+        if notional_price is not None and qty * notional_price < self.min_notional:
+            raise BrokerError(
+                f"order {order.client_order_id}: notional {qty * notional_price:.2f} is under "
+                f"the venue's minimum of {self.min_notional:g}"
+            )
+        if qty == order.qty and price == order.price:
+            return order
+        return replace(order, qty=qty, price=price)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +120,14 @@ class PaperBroker:
         self._remember_finished = remember_finished
         # Fills of the bars shown since the engine last took them, oldest first.
         self._reported: list[Fill] = []
+        # A real market's order rules per symbol (none for the simulator), and the last close
+        # seen, which prices a market order's notional.
+        self._rules: dict[str, VenueRules] = {}
+        self._last_close: dict[str, float] = {}
+
+    def set_rules(self, rules: dict[str, VenueRules]) -> None:
+        """The venue's rules per symbol; may arrive late (once the exchange answers)."""
+        self._rules = dict(rules)
 
     def submit(self, order: Order) -> None:
         """Accept ``order``; an id open or recently finished is ignored (idempotent re-submit)."""
@@ -96,6 +143,9 @@ class PaperBroker:
                 f"order {order.client_order_id}: a {order.kind.value} order needs a positive "
                 f"price, got {order.price}"
             )
+        rules = self._rules.get(order.symbol)
+        if rules is not None:
+            order = rules.conform(order, self._last_close.get(order.symbol))
         self._open.setdefault(order.symbol, {})[oid] = order
         self._open_symbol[oid] = order.symbol
 
@@ -139,6 +189,8 @@ class PaperBroker:
 
     def on_bar(self, bar: Bar) -> None:
         """Fill what ``bar`` triggers among its symbol's older orders, in the order it happened."""
+        if self._rules:
+            self._last_close[bar.symbol] = bar.close
         book = self._open.get(bar.symbol)
         if not book:
             return

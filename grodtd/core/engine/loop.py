@@ -219,11 +219,18 @@ class Engine:
             self._outbox.extend(self._news.since_last(self._risk, ts))
             self._tell(self._outbox)
 
+    def catch_up(self, bar: Bar) -> None:
+        """``process`` for a bar that is already history when it arrives (after an outage of
+        the feed): fills, stops, targets and exits run as usual, no position is opened on it.
+        """
+        with self._lock:
+            self._process(bar, fresh=False)
+
     def _process_locked(self, bar: Bar) -> None:
         with self._lock:
             self._process(bar)
 
-    def _process(self, bar: Bar) -> None:
+    def _process(self, bar: Bar, fresh: bool = True) -> None:
         """One bar in, orders out (``process`` is this, behind the lock when thread safe)."""
         # The hot path of every backtest: locals over attributes, no events without observers.
         symbol = bar.symbol
@@ -264,7 +271,7 @@ class Engine:
                 reason = self._strategies.of(position.strategy).exit_reason(close, ind, direction)
                 if reason is not None:
                     self._desk.exit_at_market(st, position, reason, ts)
-        elif allowed and st.entry_id is None:
+        elif allowed and fresh and st.entry_id is None:
             for strategy in self._active:
                 decision = strategy.entry(close, ind, regime)
                 if decision is not None:

@@ -69,6 +69,7 @@ class ExchangeFeed:
         gap_patience_bars: int = 5,
         exchange: Any = None,
         clock: Callable[[], float] = time.time,
+        on_markets: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         if bar_seconds not in TIMEFRAMES:
             raise MarketConfigError(
@@ -93,6 +94,7 @@ class ExchangeFeed:
         self._clock = clock
         self._stop = threading.Event()
         self._markets: dict[str, Any] | None = None
+        self._on_markets = on_markets
         self._fresh: set[tuple[str, int]] = set()
         self._gaps: dict[str, tuple[int, int]] = {}  # symbol -> (expected open, first seen)
         self.last_candle_ms: dict[str, int] = {}
@@ -100,15 +102,26 @@ class ExchangeFeed:
 
     # -- what the daemon asks ------------------------------------------------------------
 
-    def connect(self) -> dict[str, Any]:
-        """Load the exchange's markets (retried) and check every symbol; the markets by symbol."""
+    def connect(self, *, attempts: int | None = None) -> dict[str, Any]:
+        """Load the exchange's markets (retried) and check every symbol; the markets by symbol.
+
+        ``on_markets`` hears them once: the paper broker learns the venue's order rules.
+        """
         if self._markets is None:
-            markets = self._edge.call("load_markets", self._exchange.load_markets)
+            edge = (
+                self._edge
+                if attempts is None
+                else Edge(self._exchange, self.status, clock=self._clock, attempts=attempts)
+            )
+            markets = edge.call("load_markets", self._exchange.load_markets)
             wanted = {symbol: to_market_symbol(symbol) for symbol in self.symbols}
             missing = [s for s, m in wanted.items() if m not in markets]
             if missing:
                 raise MarketConfigError(_missing_message(self.exchange_id, missing, markets))
-            self._markets = {s: markets[m] for s, m in wanted.items()}
+            mode = getattr(self._exchange, "precisionMode", None)
+            self._markets = {s: {**markets[m], "precisionMode": mode} for s, m in wanted.items()}
+            if self._on_markets is not None:
+                self._on_markets(self._markets)
         return self._markets
 
     def problem(self) -> str | None:
