@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
@@ -116,15 +116,6 @@ def _actor(request: Request, body: ControlIn | None) -> str:
 
 def create_app(view: DaemonView, control: OperatorControl, *, control_token: str | None) -> FastAPI:
     """Build the ASGI app; ``control_token`` None disables pause/resume (every call is 401)."""
-    access_log = structlog.stdlib.get_logger("grodtd.access")
-    audit_log = structlog.stdlib.get_logger("grodtd.live.control")
-    expected = control_token.encode() if control_token else None
-    bearer = HTTPBearer(
-        auto_error=False,
-        scheme_name="controlToken",
-        description="The token from GRODT_CONTROL_TOKEN_FILE; needed for control endpoints.",
-    )
-
     app = FastAPI(
         title="GRODT daemon",
         version=view.build_info().version,
@@ -134,8 +125,106 @@ def create_app(view: DaemonView, control: OperatorControl, *, control_token: str
         swagger_ui_oauth2_redirect_url=None,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(RequestContextMiddleware, logger=access_log)
+    app.add_middleware(
+        RequestContextMiddleware, logger=structlog.stdlib.get_logger("grodtd.access")
+    )
     app.add_middleware(SecurityHeadersMiddleware)
+    app.include_router(_probe_routes(view))
+    app.include_router(_read_routes(view))
+    app.include_router(_control_routes(control, control_token))
+
+    static_dir = resources.files("grodtd.web") / "static"
+    index = static_dir / "index.html"
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(str(index), media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+    return app
+
+
+def _probe_routes(view: DaemonView) -> APIRouter:
+    """Liveness and readiness for the orchestrator, and both reports for the dashboard."""
+    router = APIRouter()
+    unhealthy: dict[int | str, dict[str, Any]] = {
+        503: {"model": HealthOut, "description": "At least one check failed."}
+    }
+
+    @router.get("/health", response_model=HealthOut, responses=unhealthy, tags=["probes"])
+    async def health() -> JSONResponse:
+        """Liveness: the loop answers and the engine heartbeat is fresh. No dependencies."""
+        return _health_response(view.liveness())
+
+    @router.get("/ready", response_model=HealthOut, responses=unhealthy, tags=["probes"])
+    def ready() -> JSONResponse:
+        """Readiness: config, store, market data, engine, not draining; each with a reason."""
+        return _health_response(view.readiness())
+
+    @router.get("/api/v1/checks", response_model=ChecksOut, tags=["read"])
+    def checks() -> ChecksOut:
+        """Both probe reports, always 200: what the dashboard shows."""
+        return ChecksOut(
+            liveness=health_out(view.liveness()), readiness=health_out(view.readiness())
+        )
+
+    return router
+
+
+def _read_routes(view: DaemonView) -> APIRouter:
+    """What the bot holds and did: status, positions, orders, fills, trades, equity."""
+    router = APIRouter()
+
+    @router.get("/api/v1/status", response_model=StatusOut, tags=["read"])
+    async def status() -> StatusOut:
+        return status_out(view.snapshot(), view.build_info(), view.intent())
+
+    @router.get("/api/v1/positions", response_model=list[PositionOut], tags=["read"])
+    async def positions() -> list[PositionOut]:
+        return [position_out(p) for p in view.snapshot().positions]
+
+    @router.get("/api/v1/orders", response_model=OrderPage, tags=["read"])
+    def orders(limit: Limit = 50, offset: Offset = 0) -> OrderPage:
+        page = view.orders(limit, offset)
+        return OrderPage(
+            items=[order_out(o) for o in page.items], total=page.total, limit=limit, offset=offset
+        )
+
+    @router.get("/api/v1/fills", response_model=FillPage, tags=["read"])
+    def fills(limit: Limit = 50, offset: Offset = 0) -> FillPage:
+        page = view.fills(limit, offset)
+        return FillPage(
+            items=[fill_out(f) for f in page.items], total=page.total, limit=limit, offset=offset
+        )
+
+    @router.get("/api/v1/trades", response_model=TradePage, tags=["read"])
+    def trades(limit: Limit = 50, offset: Offset = 0) -> TradePage:
+        page = view.trades(limit, offset)
+        return TradePage(
+            items=[trade_out(t) for t in page.items], total=page.total, limit=limit, offset=offset
+        )
+
+    @router.get("/api/v1/equity", response_model=list[EquityPointOut], tags=["read"])
+    def equity(
+        limit: Annotated[int, Query(ge=1, le=MAX_EQUITY_POINTS)] = 500,
+        since: Since = None,
+    ) -> list[EquityPointOut]:
+        """The most recent ``limit`` equity snapshots at or after ``since``, oldest first."""
+        return [equity_out(e) for e in view.equity_curve(limit, _since_ts(since))]
+
+    return router
+
+
+def _control_routes(control: OperatorControl, control_token: str | None) -> APIRouter:
+    """Pause and resume, behind the bearer token; every refusal is logged for the audit."""
+    router = APIRouter()
+    audit_log = structlog.stdlib.get_logger("grodtd.live.control")
+    expected = control_token.encode() if control_token else None
+    bearer = HTTPBearer(
+        auto_error=False,
+        scheme_name="controlToken",
+        description="The token from GRODT_CONTROL_TOKEN_FILE; needed for control endpoints.",
+    )
 
     def require_token(
         request: Request,
@@ -155,65 +244,8 @@ def create_app(view: DaemonView, control: OperatorControl, *, control_token: str
         401: {"model": ErrorOut, "description": "No or wrong bearer token."},
         413: {"model": ErrorOut, "description": f"The body is over {MAX_BODY_BYTES} bytes."},
     }
-    unhealthy: dict[int | str, dict[str, Any]] = {
-        503: {"model": HealthOut, "description": "At least one check failed."}
-    }
 
-    @app.get("/health", response_model=HealthOut, responses=unhealthy, tags=["probes"])
-    async def health() -> JSONResponse:
-        """Liveness: the loop answers and the engine heartbeat is fresh. No dependencies."""
-        return _health_response(view.liveness())
-
-    @app.get("/ready", response_model=HealthOut, responses=unhealthy, tags=["probes"])
-    def ready() -> JSONResponse:
-        """Readiness: config, store, market data, engine, not draining; each with a reason."""
-        return _health_response(view.readiness())
-
-    @app.get("/api/v1/checks", response_model=ChecksOut, tags=["read"])
-    def checks() -> ChecksOut:
-        """Both probe reports, always 200: what the dashboard shows."""
-        return ChecksOut(
-            liveness=health_out(view.liveness()), readiness=health_out(view.readiness())
-        )
-
-    @app.get("/api/v1/status", response_model=StatusOut, tags=["read"])
-    async def status() -> StatusOut:
-        return status_out(view.snapshot(), view.build_info(), view.intent())
-
-    @app.get("/api/v1/positions", response_model=list[PositionOut], tags=["read"])
-    async def positions() -> list[PositionOut]:
-        return [position_out(p) for p in view.snapshot().positions]
-
-    @app.get("/api/v1/orders", response_model=OrderPage, tags=["read"])
-    def orders(limit: Limit = 50, offset: Offset = 0) -> OrderPage:
-        page = view.orders(limit, offset)
-        return OrderPage(
-            items=[order_out(o) for o in page.items], total=page.total, limit=limit, offset=offset
-        )
-
-    @app.get("/api/v1/fills", response_model=FillPage, tags=["read"])
-    def fills(limit: Limit = 50, offset: Offset = 0) -> FillPage:
-        page = view.fills(limit, offset)
-        return FillPage(
-            items=[fill_out(f) for f in page.items], total=page.total, limit=limit, offset=offset
-        )
-
-    @app.get("/api/v1/trades", response_model=TradePage, tags=["read"])
-    def trades(limit: Limit = 50, offset: Offset = 0) -> TradePage:
-        page = view.trades(limit, offset)
-        return TradePage(
-            items=[trade_out(t) for t in page.items], total=page.total, limit=limit, offset=offset
-        )
-
-    @app.get("/api/v1/equity", response_model=list[EquityPointOut], tags=["read"])
-    def equity(
-        limit: Annotated[int, Query(ge=1, le=MAX_EQUITY_POINTS)] = 500,
-        since: Since = None,
-    ) -> list[EquityPointOut]:
-        """The most recent ``limit`` equity snapshots at or after ``since``, oldest first."""
-        return [equity_out(e) for e in view.equity_curve(limit, _since_ts(since))]
-
-    @app.post(
+    @router.post(
         "/api/v1/control/pause",
         response_model=ControlOut,
         responses=control_errors,
@@ -225,7 +257,7 @@ def create_app(view: DaemonView, control: OperatorControl, *, control_token: str
         reason = body.reason if body is not None else ""
         return _control_out("pause", control.pause(_actor(request, body), reason))
 
-    @app.post(
+    @router.post(
         "/api/v1/control/resume",
         response_model=ControlOut,
         responses=control_errors,
@@ -237,12 +269,4 @@ def create_app(view: DaemonView, control: OperatorControl, *, control_token: str
         reason = body.reason if body is not None else ""
         return _control_out("resume", control.resume(_actor(request, body), reason))
 
-    static_dir = resources.files("grodtd.web") / "static"
-    index = static_dir / "index.html"
-
-    @app.get("/", include_in_schema=False)
-    async def dashboard() -> FileResponse:
-        return FileResponse(str(index), media_type="text/html; charset=utf-8")
-
-    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
-    return app
+    return router

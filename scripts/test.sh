@@ -12,7 +12,7 @@ echo "== ruff"
 $bin/ruff check grodtd tests bench
 echo "== import contracts"
 $bin/lint-imports
-echo "== mypy --strict on the core"
-$bin/mypy --strict grodtd/core
+echo "== mypy --strict"
+$bin/mypy grodtd
 echo "== pytest"
 $bin/python -m pytest --cov=grodtd --cov-report=term --cov-fail-under=85 "$@"

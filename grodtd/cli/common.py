@@ -43,5 +43,6 @@ def load(overrides: Sequence[tuple[tuple[str, ...], Any, str]] = ()) -> LoadedCo
     return load_config(overrides=overrides)
 
 
-# What ``register(commands)`` of every command module receives: the subcommand table.
-Commands = argparse._SubParsersAction
+# What ``register(commands)`` of every command module receives: the subcommand table (a lazy
+# alias: the class is generic only to the type checker, never subscripted at run time).
+type Commands = argparse._SubParsersAction[argparse.ArgumentParser]

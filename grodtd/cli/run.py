@@ -14,8 +14,9 @@ def cmd_run(_: argparse.Namespace) -> int:
     import structlog
 
     from grodtd.adapters.store import StoreError
-    from grodtd.app import StartupError, TradingFailed, run_daemon
+    from grodtd.app import TradingFailed, run_daemon
     from grodtd.config import ConfigError
+    from grodtd.live.servers import StartupError
     from grodtd.ops.logs import configure_logging
 
     loaded = load()

@@ -21,12 +21,18 @@ ERROR_KINDS = ("timeout", "rate_limited", "unavailable", "network", "rejected")
 class EdgeCounters(Protocol):
     """What ``grodtd.adapters.markets.exchange.edge.EdgeStatus`` offers (read-only here)."""
 
-    exchange: str
-    requests: Mapping[str, int]
-    errors: Mapping[str, int]
-    retries: int
-    last_success: float | None
-    failing_since: float | None
+    @property
+    def exchange(self) -> str: ...
+    @property
+    def requests(self) -> Mapping[str, int]: ...
+    @property
+    def errors(self) -> Mapping[str, int]: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def last_success(self) -> float | None: ...
+    @property
+    def failing_since(self) -> float | None: ...
 
 
 class ExchangeCollector(Collector):
