@@ -106,9 +106,7 @@ class Portfolio:
         price if that is worse already: what a stop-out can take out of the account."""
         last = self._last_prices
         return sum(
-            -p.qty * max(last[s], p.stop_price)
-            for s, p in self._positions.items()
-            if p.qty < 0.0
+            -p.qty * max(last[s], p.stop_price) for s, p in self._positions.items() if p.qty < 0.0
         )
 
     # -- what happened ---------------------------------------------------------------------

@@ -10,18 +10,14 @@ strategies); an order id never becomes a label, since every new value is a new t
 Known label combinations are created up front so that ``rate()`` and ``absent()`` queries see
 zero-valued series from the first scrape instead of gaps.
 
-HTTP is prometheus_client's own ASGI app behind a thin wrapper that keeps this port's
-contract: only ``GET``/``HEAD /metrics``, the 0.0.4 text format, security headers, and a
-failing scrape answered 500 instead of escaping into the server.
+HTTP is prometheus_client's own ASGI app inside ``metrics_endpoint.MetricsEndpoint``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import structlog
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -47,6 +43,7 @@ from grodtd.core.events import (
 )
 from grodtd.core.models import HaltReason, KillSwitchReason, Regime, Side, TradeOutcome
 from grodtd.core.snapshot import EngineSnapshot
+from grodtd.ops.metrics_endpoint import MetricsEndpoint
 from grodtd.ops.version import BuildInfo
 
 # Order life-cycle steps counted by grodt_orders_total{status}; one event each.
@@ -68,12 +65,6 @@ DECISION_LATENCY_BUCKETS = (
     5e-2,
     1e-1,
 )
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,9 +298,9 @@ class Metrics:
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
-    def asgi_app(self) -> ASGIApp:
+    def asgi_app(self) -> MetricsEndpoint:
         """The ASGI app of port 9090: prometheus_client's, inside this port's contract."""
-        return _MetricsEndpoint(make_asgi_app(self.registry, disable_compression=True))
+        return MetricsEndpoint(make_asgi_app(self.registry, disable_compression=True))
 
 
 class _SnapshotCollector(Collector):
@@ -342,77 +333,3 @@ def _daily_loss_ratio(snapshot: EngineSnapshot) -> float:
     if snapshot.day_start_equity <= 0:
         return 0.0
     return max(0.0, (snapshot.day_start_equity - snapshot.equity) / snapshot.day_start_equity)
-
-
-_SECURITY_HEADERS = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"cache-control", b"no-store"),
-    (b"referrer-policy", b"no-referrer"),
-)
-
-
-class _MetricsEndpoint:
-    """Routes, hardens and guards prometheus_client's app, which answers any path and method.
-
-    The request's ``Accept`` header is dropped: Prometheus asks for OpenMetrics first, and
-    prometheus_client would switch to it; the 0.0.4 text format is what every Prometheus
-    version parses the same way, so the series the dashboards see stay what they were.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return  # the embedded server runs without lifespan; nothing else is served
-        if scope.get("path") != "/metrics":
-            await _plain(send, 404, b"not found; try /metrics\n")
-            return
-        if scope.get("method", "GET") not in ("GET", "HEAD"):
-            await _plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
-            return
-        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"accept"]
-        response = _HardenedResponse(send)
-        try:
-            await self._app({**scope, "headers": headers}, receive, response.send)
-        except Exception as exc:  # a broken snapshot fails this scrape, never the process
-            structlog.stdlib.get_logger("grodtd.ops.metrics").error(
-                "metrics_refresh_failed", error=f"{type(exc).__name__}: {exc}"
-            )
-            if not response.started:
-                await _plain(send, 500, b"metrics refresh failed\n")
-
-
-class _HardenedResponse:
-    """Adds the security headers and a Content-Length to a response sent in one body."""
-
-    def __init__(self, send: Send) -> None:
-        self._send = send
-        self._start: Message | None = None
-        self.started = False
-
-    async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self._start = message  # held until the body is known, for its length
-            return
-        if self._start is not None:
-            headers = [*self._start.get("headers", []), *_SECURITY_HEADERS]
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                headers.append((b"content-length", str(len(message.get("body", b""))).encode()))
-            await self._send({**self._start, "headers": headers})
-            self._start = None
-            self.started = True
-        await self._send(message)
-
-
-async def _plain(
-    send: Send, status: int, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
-) -> None:
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-        *_SECURITY_HEADERS,
-        *extra,
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
