@@ -1,4 +1,5 @@
-"""The `grodt` command: run, backtest, check-config, healthcheck, version.
+"""The `grodt` command: run, backtest, download, check-config, backup, restore, healthcheck,
+version.
 
 One module per command; this one only builds the parser and maps failures to exit codes
 (see ``common``). Commands import what they need inside their handler, so that
