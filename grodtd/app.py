@@ -40,6 +40,7 @@ from grodtd.ops.exchange_metrics import ExchangeCollector
 from grodtd.ops.health import Heartbeat, MarketDataClock, StoreProbe
 from grodtd.ops.metrics import LiveState, Metrics
 from grodtd.ops.version import build_info
+from grodtd.web.contracts import MarketSource
 from grodtd.web_app import create_app
 
 log = structlog.stdlib.get_logger("grodtd.app")
@@ -286,6 +287,9 @@ def _assemble(
         intent=lambda: control.intent,
         heartbeat_timeout_s=settings.health.heartbeat_timeout_seconds,
         stale_after_s=settings.market_data_stale_seconds,
+        market=MarketSource(
+            settings.market.source, settings.market.exchange if live is not None else None
+        ),
     )
     token = settings.control_token.get_secret_value() if settings.control_token else None
     web = embedded_server(create_app(view, control, control_token=token), sockets[0])

@@ -177,7 +177,7 @@ def _read_routes(view: DaemonView) -> APIRouter:
 
     @router.get("/api/v1/status", response_model=StatusOut, tags=["read"])
     async def status() -> StatusOut:
-        return status_out(view.snapshot(), view.build_info(), view.intent())
+        return status_out(view.snapshot(), view.build_info(), view.intent(), view.market_source())
 
     @router.get("/api/v1/positions", response_model=list[PositionOut], tags=["read"])
     async def positions() -> list[PositionOut]:

@@ -21,6 +21,7 @@ from grodtd.ops.health import (
     readiness_report,
 )
 from grodtd.ops.version import BuildInfo
+from grodtd.web.contracts import MarketSource
 
 
 @dataclass
@@ -46,7 +47,9 @@ class LiveDaemonView:
         intent: Callable[[], OperatorIntent],
         heartbeat_timeout_s: float,
         stale_after_s: float,
+        market: MarketSource,
     ) -> None:
+        self._market = market
         self._build = build
         self._snapshot = snapshot
         self._store = store
@@ -60,6 +63,9 @@ class LiveDaemonView:
 
     def build_info(self) -> BuildInfo:
         return self._build
+
+    def market_source(self) -> MarketSource:
+        return self._market
 
     def snapshot(self) -> EngineSnapshot:
         return self._snapshot()

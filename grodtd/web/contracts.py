@@ -8,7 +8,7 @@ adapter, and a test can serve it any object with these methods.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from grodtd.core.models import EquitySnapshot, Fill, OperatorIntent, Order, Trade
 from grodtd.core.ports import Page
@@ -24,6 +24,15 @@ class ControlOutcome:
     intent: OperatorIntent
     durable: bool
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSource:
+    """Where the bars come from: ``sim``, ``replay`` or ``exchange`` (then ``venue`` is the
+    ccxt exchange id), for the status API and the dashboard."""
+
+    source: Literal["sim", "replay", "exchange"]
+    venue: str | None = None
 
 
 class OperatorControl(Protocol):
@@ -44,6 +53,8 @@ class OperatorControl(Protocol):
 
 class DaemonView(Protocol):
     def build_info(self) -> BuildInfo: ...
+
+    def market_source(self) -> MarketSource: ...
 
     def snapshot(self) -> EngineSnapshot: ...
 

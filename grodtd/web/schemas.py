@@ -28,7 +28,7 @@ from grodtd.core.models import (
     TradeOutcome,
 )
 from grodtd.core.snapshot import EngineSnapshot, PositionView
-from grodtd.web.contracts import BuildInfo, HealthReport
+from grodtd.web.contracts import BuildInfo, HealthReport, MarketSource
 
 
 def to_datetime(ts: int) -> datetime:
@@ -66,6 +66,13 @@ class BuildOut(_Out):
     revision: str
     environment: str
     python: str
+
+
+class MarketSourceOut(_Out):
+    source: Literal["sim", "replay", "exchange"] = Field(
+        description="Where bars come from: the simulator, a CSV replay or an exchange."
+    )
+    venue: str | None = Field(description="The ccxt exchange id when the source is exchange.")
 
 
 class HaltOut(_Out):
@@ -111,6 +118,7 @@ class StatusOut(_Out):
     loss_streak: int
     cooldown_until: datetime | None
     build: BuildOut
+    market: MarketSourceOut
 
 
 class PositionOut(_Out):
@@ -239,7 +247,9 @@ def pause_out(intent: OperatorIntent) -> PauseOut | None:
     return PauseOut(since=to_datetime(intent.since), by=intent.by, reason=intent.reason)
 
 
-def status_out(snapshot: EngineSnapshot, build: BuildInfo, intent: OperatorIntent) -> StatusOut:
+def status_out(
+    snapshot: EngineSnapshot, build: BuildInfo, intent: OperatorIntent, market: MarketSource
+) -> StatusOut:
     daily_loss = 0.0
     if snapshot.day_start_equity > 0:
         daily_loss = max(
@@ -270,6 +280,7 @@ def status_out(snapshot: EngineSnapshot, build: BuildInfo, intent: OperatorInten
         loss_streak=snapshot.loss_streak,
         cooldown_until=to_datetime(snapshot.cooldown_until) if snapshot.cooldown_until else None,
         build=build_out(build),
+        market=MarketSourceOut(source=market.source, venue=market.venue),
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
+from grodtd.web.contracts import CheckResult, HealthReport
 from grodtd.web_app import create_app
 from tests.e2e.conftest import WatchedPage
 from tests.support.fake_daemon import FakeDaemon, sample_equity, sample_trade
@@ -70,6 +71,19 @@ def test_dashboard_shows_live_equity_and_trades(
     checks = page.locator("[data-testid=check-row]")
     assert checks.count() == 7  # 2 liveness + 5 readiness checks
     assert "market_data" in page.locator("[data-testid=checks]").inner_text()
+    expect(page.locator("[data-testid=market-source]")).to_have_text("exchange binance")
+    expect(page.locator("[data-testid=market-health]")).to_have_text("ok: market_data fine")
+    # An exchange outage: the data health says why, in the refresh that follows.
+    outage = "binance: ExchangeNotAvailable for 12 s (503 Service Unavailable)"
+    with daemon.lock:
+        daemon.ready = HealthReport(
+            tuple(
+                c if c.name != "market_data" else CheckResult(c.name, False, outage)
+                for c in daemon.ready.checks
+            )
+        )
+    expect(page.locator("[data-testid=market-health]")).to_have_text(outage, timeout=10_000)
+    expect(page.locator("[data-testid=market-health]")).to_have_class("neg")
     assert "trending_up" in page.locator("[data-testid=regimes]").inner_text()
     assert "abnormal_slippage" in page.locator("[data-testid=kill-switches]").inner_text()
     assert page.locator("[data-testid=position-row]").count() == 1

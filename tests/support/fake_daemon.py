@@ -27,7 +27,13 @@ from grodtd.core.models import (
 )
 from grodtd.core.ports import Page
 from grodtd.core.snapshot import EngineSnapshot, PositionView
-from grodtd.web.contracts import BuildInfo, CheckResult, ControlOutcome, HealthReport
+from grodtd.web.contracts import (
+    BuildInfo,
+    CheckResult,
+    ControlOutcome,
+    HealthReport,
+    MarketSource,
+)
 
 T0 = 1_780_000_000  # a fixed epoch second, 2026-05-28
 
@@ -113,6 +119,7 @@ class FakeDaemon:
     """Implements ``DaemonView`` and ``OperatorControl``; lists are kept oldest first."""
 
     build: BuildInfo = field(default_factory=lambda: BuildInfo("0.1.0", "abc1234", "test", "3.12"))
+    market: MarketSource = field(default_factory=lambda: MarketSource("exchange", "binance"))
     state: EngineSnapshot = field(default_factory=sample_snapshot)
     live: HealthReport = field(default_factory=lambda: ok_report("process", "engine_heartbeat"))
     ready: HealthReport = field(
@@ -131,6 +138,9 @@ class FakeDaemon:
     # DaemonView
     def build_info(self) -> BuildInfo:
         return self.build
+
+    def market_source(self) -> MarketSource:
+        return self.market
 
     def snapshot(self) -> EngineSnapshot:
         return self.state

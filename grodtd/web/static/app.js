@@ -82,6 +82,9 @@
 
   function renderStatus(s) {
     setText("build", "v" + s.build.version + " (" + s.build.revision + ", " + s.build.environment + ")");
+    const m = s.market;
+    setText("market-source", m.source === "exchange" ? "exchange " + m.venue
+      : m.source === "replay" ? "CSV replay" : "simulator");
     setText("equity", money(s.equity));
     setText("cash", money(s.cash));
     setText("realized", money(s.realized_pnl), "big " + signed(s.realized_pnl));
@@ -141,6 +144,9 @@
       }
     }
     fillRows("checks-body", rows, "check-row");
+    // The data source's own health, from readiness: an exchange outage says why here.
+    const data = c.readiness.checks.find((check) => check.name === "market_data");
+    if (data) setText("market-health", data.ok ? "ok: " + data.reason : data.reason, data.ok ? "pos" : "neg");
   }
 
   function drawEquity(points) {
