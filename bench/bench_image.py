@@ -5,11 +5,14 @@ Measures, on the real engine:
   * the time from `docker run` to Docker itself reporting the container healthy (polling
     `docker inspect`), over several starts;
   * the container's memory (`docker stats --no-stream`) after N seconds of trading, and the
-    order count at that point, which proves it was trading.
-Targets: added layers <= 90 MB, healthy within 3 s, memory under 100 MB.
+    order count at that point, which proves it was trading;
+  * the same on an exchange (``--exchange-seconds``): the container paper-trades on the
+    Binance emulator of the tests, on 127.0.0.1 (host network), with ccxt loaded and polling.
+Targets: added layers <= 90 MB, healthy within 3 s, memory under 100 MB (both sources).
 
     scripts/docker-build.sh
-    .venv/bin/python bench/bench_image.py --seconds 300 --write bench/results/image.md
+    .venv/bin/python bench/bench_image.py --seconds 300 --exchange-seconds 300 \
+        --write bench/results/image.md
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the exchange emulator lives with the tests
 
 TARGET_ADDED_MB = 90.0
 TARGET_HEALTHY_S = 3.0
@@ -98,12 +104,45 @@ def orders_total(port: int) -> int:
         return int(json.loads(response.read())["total"])
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def exchange_run(docker: Engine, image: str, name: str, seconds: float) -> tuple[float, int]:
+    """Memory (MiB) and orders after ``seconds`` of paper trading on the emulator."""
+    from tests.support.exchange import BinanceEmulator
+
+    # 60x: a candle closes every second, so a few minutes hold hours of trading decisions.
+    with BinanceEmulator(symbols=["BTC/USDT", "ETH/USDT"], speed=60.0, seed=11) as emu:
+        web, metrics = free_port(), free_port()
+        env = {
+            "GRODT_MARKET__SOURCE": "exchange",
+            "GRODT_MARKET__BASE_URL": emu.url,
+            "GRODT_MARKET__SYMBOLS": "BTC-USDT,ETH-USDT",
+            "GRODT_MARKET__POLL_SECONDS": "0.2",
+            "GRODT_MARKET__HISTORY_BARS": "120",
+            "GRODT_WEB_PORT": str(web),
+            "GRODT_METRICS_PORT": str(metrics),
+        }
+        options = ["--network", "host", *[a for k, v in env.items() for a in ("-e", f"{k}={v}")]]
+        healthy = docker.seconds_to_healthy(name, image, *options)
+        time.sleep(max(0.0, seconds - healthy))
+        return docker.memory_mib(name), orders_total(web)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", default="grodt:local")
     parser.add_argument("--base", default="grodt-base:trixie")
     parser.add_argument("--seconds", type=float, default=300.0, help="trading time before memory")
     parser.add_argument("--starts", type=int, default=3, help="starts timed to healthy")
+    parser.add_argument(
+        "--exchange-seconds", type=float, default=0.0, help="trading time on the emulator (0: skip)"
+    )
     parser.add_argument("--write", type=Path, help="write the results as Markdown here")
     args = parser.parse_args()
     docker = Engine(docker_binary())
@@ -126,6 +165,11 @@ def main() -> int:
         time.sleep(max(0.0, args.seconds - healthy[-1]))
         memory = docker.memory_mib(names[-1])
         orders = orders_total(port)
+        docker("rm", "-f", "-v", names[-1])
+        exchange: tuple[float, int] | None = None
+        if args.exchange_seconds > 0:
+            names.append(f"grodt-bench-{tag}-exchange")
+            exchange = exchange_run(docker, args.image, names[-1], args.exchange_seconds)
     finally:
         for name in names:
             subprocess.run(
@@ -137,6 +181,14 @@ def main() -> int:
         "healthy": "met" if statistics.median(healthy) <= TARGET_HEALTHY_S else "MISSED",
         "memory": "met" if memory < TARGET_MEMORY_MB else "MISSED",
     }
+    exchange_rows = []
+    if exchange is not None:
+        verdict["exchange"] = "met" if exchange[0] < TARGET_MEMORY_MB else "MISSED"
+        exchange_rows.append(
+            f"| Memory after {args.exchange_seconds:.0f} s on an exchange (the emulator, 60x) "
+            f"| {exchange[0]:.1f} MiB ({exchange[1]} orders placed) "
+            f"| < {TARGET_MEMORY_MB:.0f} MB | {verdict['exchange']} |"
+        )
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     engine_version = docker("version", "--format", "{{.Server.Version}}")
     lines = [
@@ -162,6 +214,7 @@ def main() -> int:
         f"| <= {TARGET_HEALTHY_S:.0f} s | {verdict['healthy']} |",
         f"| Memory after {args.seconds:.0f} s of trading (`docker stats`) | {memory:.1f} MiB "
         f"({orders} orders placed) | < {TARGET_MEMORY_MB:.0f} MB | {verdict['memory']} |",
+        *exchange_rows,
         "",
         "Layers GRODT adds (newest first):",
         "",
