@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from scripts.security_scan import (
+from scripts.security_verdicts import (
     EXIT_FAILED,
     EXIT_NOT_RUN,
     EXIT_PASSED,
