@@ -112,3 +112,30 @@ def test_an_address_not_of_this_machine_names_the_host_variable() -> None:
     with pytest.raises(StartupError) as caught:
         listen("192.0.2.1", 0, what="metrics", variable="GRODT_METRICS_PORT")
     assert "GRODT_METRICS_HOST" in str(caught.value)
+
+
+def test_accepted_connections_send_without_waiting_for_the_delayed_ack() -> None:
+    # A listening socket made with proto 0 hands asyncio connections it does not recognise
+    # as TCP, so TCP_NODELAY stays off and every keep-alive response after the first waited
+    # 40 ms for the client's delayed ACK (found by bench/bench_http.py: /health p50 44 ms).
+    sock = listen("127.0.0.1", 0, what="web", variable="GRODT_WEB_PORT")
+    port = sock.getsockname()[1]
+    seen: list[int] = []
+
+    async def scenario() -> None:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted = writer.get_extra_info("socket")
+            seen.append(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(handler, sock=sock)
+        async with server:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            for _ in range(100):
+                if seen:
+                    break
+                await asyncio.sleep(0.01)
+            writer.close()
+
+    asyncio.run(scenario())
+    assert seen == [1]
