@@ -16,8 +16,10 @@ from grodtd.adapters.markets.sim import SimMarket, SimParams
 from grodtd.config import Settings
 from grodtd.core.ports import MarketData
 
-# ccxt's precision modes (ccxt.base.decimal_to_precision): a count of decimals, or a step.
+# ccxt's precision modes (ccxt.base.decimal_to_precision): a count of decimals, a count of
+# significant digits, or a step.
 _DECIMAL_PLACES = 2
+_SIGNIFICANT_DIGITS = 3
 _TICK_SIZE = 4
 
 
@@ -80,6 +82,11 @@ def venue_rules(market: Mapping[str, Any]) -> VenueRules:
             return 0.0
         if mode == _DECIMAL_PLACES:
             return float(10.0 ** -int(value))
+        if mode == _SIGNIFICANT_DIGITS:
+            # A count of significant digits (bitfinex, bithumb) is no fixed step: the step
+            # depends on the number's size. Read as a step, bitfinex's 8 digits floored every
+            # quantity to a multiple of 8 units and refused every order; no step is enforced.
+            return 0.0
         return float(value)
 
     def limit(name: str) -> float:
