@@ -143,6 +143,10 @@ class Edge:
         ceiling = min(self._max_wait_s, 0.5 * 2 ** (state.attempt_number - 1))
         return self._rng.uniform(0.1, ceiling)
 
+    def retry_after(self) -> float | None:
+        """Seconds the exchange's last answer asked us to stay away (``Retry-After``), if any."""
+        return self._retry_after()
+
     def _retry_after(self) -> float | None:
         headers = getattr(self.exchange, "last_response_headers", None) or {}
         value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)

@@ -166,7 +166,7 @@ class ExchangeFeed:
             except Exception as exc:  # the exchange is down: wait, then continue from cursor
                 failures += 1
                 self._log_cycle_failure(exc, failures)
-                self._stop.wait(min(_MAX_IDLE_S, self._poll_s * 2 ** min(failures, 5)))
+                self._stop.wait(self._pause(exc, self._backoff(failures)))
                 continue
             failures = 0
             batch.sort(key=lambda bar: (bar.ts, rank[bar.symbol]))
@@ -270,7 +270,19 @@ class ExchangeFeed:
                     ) from exc
                 failures += 1
                 self._log_cycle_failure(exc, failures)
-                self._stop.wait(min(_MAX_IDLE_S, self._poll_s * 2 ** min(failures, 5)))
+                self._stop.wait(self._pause(exc, self._backoff(failures)))
+
+    def _backoff(self, failures: int) -> float:
+        return min(_MAX_IDLE_S, self._poll_s * 2.0 ** min(failures, 5))
+
+    def _pause(self, exc: BaseException, backoff: float) -> float:
+        """How long to wait after a failed cycle: ``backoff``, and never less than the
+        ``Retry-After`` of a 429/418 that ended it. (The edge honours it between its own
+        attempts, but once they ran out the cycle came back after ``poll_seconds`` only:
+        asking again before Retry-After is what turns Binance's 429 into an IP ban, 418.)"""
+        if error_kind(exc) != "rate_limited":
+            return backoff
+        return max(backoff, min(_MAX_IDLE_S, self._edge.retry_after() or 0.0))
 
     def _server_ms_patiently(self) -> int:
         while True:
@@ -278,7 +290,7 @@ class ExchangeFeed:
                 return int(self._edge.call("fetch_time", self._exchange.fetch_time))
             except Exception as exc:
                 self._log_cycle_failure(exc, 1)
-                if self._stop.wait(self._poll_s):
+                if self._stop.wait(self._pause(exc, self._poll_s)):
                     return int(self._clock() * 1000)
 
     def _log_cycle_failure(self, exc: BaseException, failures: int) -> None:
