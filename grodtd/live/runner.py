@@ -187,6 +187,7 @@ class LiveRunner:
             item = feed.poll()
             if item is None:
                 self._heartbeat.beat()
+                self._publish_idle()
                 await asyncio.sleep(_POLL_SECONDS)
                 continue
             if isinstance(item, _End):
@@ -224,7 +225,18 @@ class LiveRunner:
         # not ready, and the operator decides what comes next.
         while not self._stop.is_set():
             self._heartbeat.beat()
+            self._publish_idle()
             await asyncio.sleep(_MAX_NAP_SECONDS)
+
+    def _publish_idle(self) -> None:
+        """Publish what changed in the engine between bars.
+
+        The stale-data watchdog trips its kill switch while no bar comes (an exchange that is
+        down), and a snapshot published only after each bar would hide it from /api/v1/status
+        and the metrics until the next bar, which clears it. Called only while no bar is in
+        the engine thread; the engine rebuilds its snapshot only when something invalidated it.
+        """
+        self.snapshot = self._engine.snapshot()
 
     def _source_ended(self, traded: int) -> None:
         """A bounded source (a CSV replay) delivered its last bar: say so everywhere."""
