@@ -32,7 +32,7 @@ class EdgeCounters(Protocol):
     @property
     def last_success(self) -> float | None: ...
     @property
-    def failing_since(self) -> float | None: ...
+    def down(self) -> bool: ...
 
 
 class ExchangeCollector(Collector):
@@ -76,5 +76,5 @@ class ExchangeCollector(Collector):
                 errors.add_metric([kind], kinds.get(kind, 0))
             retries.add_metric([], status.retries)
             last.add_metric([], status.last_success or 0.0)
-            up.add_metric([], 0 if status.failing_since is not None else 1)
+            up.add_metric([], 0 if status.down else 1)
         yield from (requests, errors, retries, last, up)

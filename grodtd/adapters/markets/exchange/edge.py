@@ -57,6 +57,10 @@ def retryable(exc: BaseException) -> bool:
     return error_kind(exc) != "rejected"
 
 
+# Failed requests in a row before the exchange counts as down (readiness, kill switch).
+FAILURES_BEFORE_DOWN = 2
+
+
 @dataclass
 class EdgeStatus:
     """What the edge saw; read from other threads (metrics, readiness), written by the feed."""
@@ -98,13 +102,27 @@ class EdgeStatus:
         with self._lock:
             self.retries += 1
 
-    def problem(self, now: float) -> str | None:
-        """Why the exchange cannot be relied on right now, for /ready; None when it can."""
+    @property
+    def down(self) -> bool:
+        """The exchange is failing (grodt_exchange_up 0), not just one blip."""
         with self._lock:
-            if self.failing_since is None:
+            return self._down()
+
+    def _down(self) -> bool:
+        return self.failing_since is not None and self.consecutive_failures >= FAILURES_BEFORE_DOWN
+
+    def problem(self, now: float) -> str | None:
+        """Why the exchange cannot be relied on right now, for /ready; None when it can.
+
+        One failed request whose retry answered is a blip, not an outage: it would otherwise
+        flip readiness and trip the stale-data kill switch for a single 429.
+        """
+        with self._lock:
+            since = self.failing_since
+            if since is None or not self._down():
                 return None
             return (
-                f"exchange {self.exchange} failing for {now - self.failing_since:.0f} s "
+                f"exchange {self.exchange} failing for {now - since:.0f} s "
                 f"({self.consecutive_failures} failed requests, last: {self.last_error}); "
                 "retrying with backoff, no entry is made until fresh candles arrive"
             )
