@@ -238,6 +238,7 @@ def _assemble(
     market: MarketData | None,
     observers: Sequence[Observer],
 ) -> Daemon:
+    _announce_trading_mode(settings)
     broker = paper_broker(settings)
     market = market or build_market(settings, broker)
     live = market if isinstance(market, ExchangeFeed) else None
@@ -332,6 +333,24 @@ def _assemble(
         web=web,
         metrics_server=metrics_server,
     )
+
+
+def _announce_trading_mode(settings: Settings) -> None:
+    """Say at start-up whether orders are real, and why: the operator must never guess."""
+    mode, why = settings.trading_mode()
+    if mode == "live":
+        # The live broker is being built (issue 12): refuse rather than trade paper silently
+        # while the operator believes it is live.
+        raise ConfigError(
+            [
+                "broker.mode: live trading is not available in this build yet: "
+                "set broker.mode: paper (live orders come with the live broker)"
+            ]
+        )
+    if settings.broker.mode == "live":
+        log.warning("trading paper: no order reaches the exchange", reason=why)
+    else:
+        log.info("trading paper: no order reaches an exchange", reason=why)
 
 
 def _first_contact(feed: ExchangeFeed) -> None:

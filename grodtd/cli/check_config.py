@@ -29,6 +29,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"grodt: read {source}", file=sys.stderr)
     for warning in loaded.warnings:
         print(f"grodt: warning: {warning}", file=sys.stderr)
+    mode, why = settings.trading_mode()
+    print(f"grodt: trading {mode} ({why})", file=sys.stderr)
     print(f"grodt: configuration in {settings.config_dir} is valid", file=sys.stderr)
     return EXIT_OK
 

@@ -30,6 +30,9 @@ _NOT_SETTINGS = LOADER_VARIABLES | PROCESS_VARIABLES
 SECRETS: dict[str, KeyPath] = {
     "control_token": ("secrets", "control_token"),
     "database_url": ("database_url",),
+    # The exchange account's API key pair (live trading): files only, never a variable.
+    "exchange_api_key": ("secrets", "exchange_api_key"),
+    "exchange_api_secret": ("secrets", "exchange_api_secret"),
 }
 FLAT: dict[str, KeyPath] = {
     "WEB_HOST": ("web", "host"),

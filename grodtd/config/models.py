@@ -143,6 +143,9 @@ class MarketConfig(Section):
 
 
 class BrokerConfig(Section):
+    # paper: simulated fills (the default, always safe). live: real orders on the exchange,
+    # only with market.source exchange AND both API key files present (two opt-ins).
+    mode: Literal["paper", "live"] = "paper"
     fee_bps: Annotated[float, Field(ge=0.0, le=1_000.0)] = 10.0
     slippage_bps: Annotated[float, Field(ge=0.0, le=1_000.0)] = 5.0
 
@@ -166,6 +169,8 @@ class ShutdownConfig(Section):
 
 class SecretsConfig(Section):
     control_token: SecretStr | None = None
+    exchange_api_key: SecretStr | None = None
+    exchange_api_secret: SecretStr | None = None
 
 
 class Settings(Section):
@@ -214,6 +219,26 @@ class Settings(Section):
     def control_token(self) -> SecretStr | None:
         return self.secrets.control_token
 
+    @property
+    def has_exchange_keys(self) -> bool:
+        return (
+            self.secrets.exchange_api_key is not None
+            and self.secrets.exchange_api_secret is not None
+        )
+
+    def trading_mode(self) -> tuple[Literal["paper", "live"], str]:
+        """What the broker will be, and why: live only when asked for twice (the mode and
+        the API key files); anything less trades paper, and the reason says what is missing.
+        """
+        if self.broker.mode == "paper":
+            return "paper", "broker.mode is paper"
+        if not self.has_exchange_keys:
+            return "paper", (
+                "broker.mode is live but no API key files are configured "
+                "(GRODT_EXCHANGE_API_KEY_FILE and GRODT_EXCHANGE_API_SECRET_FILE): trading paper"
+            )
+        return "live", f"broker.mode is live with API keys for {self.market.exchange}"
+
     def effective_database_url(self) -> str:
         """The URL the store opens: the configured one, else SQLite in the data directory."""
         if self.database_url is not None:
@@ -241,8 +266,13 @@ class Settings(Section):
     def secret_values(self) -> list[str]:
         """Every secret string, for the log redactor. Empty strings are never secrets."""
         values: list[str] = []
-        if self.secrets.control_token is not None:
-            values.append(self.secrets.control_token.get_secret_value())
+        for secret in (
+            self.secrets.control_token,
+            self.secrets.exchange_api_key,
+            self.secrets.exchange_api_secret,
+        ):
+            if secret is not None:
+                values.append(secret.get_secret_value())
         if self.database_url is not None:
             url = self.database_url.get_secret_value()
             password = urlsplit(url).password
@@ -271,7 +301,35 @@ class Settings(Section):
                     "or mount the secret at /run/secrets/grodt_control_token",
                 )
             )
+        problems += self._live_trading_problems()
         return problems
+
+    def _live_trading_problems(self) -> list[tuple[tuple[KeyPath, ...], str]]:
+        keys = (self.secrets.exchange_api_key, self.secrets.exchange_api_secret)
+        if self.broker.mode != "live":
+            return []
+        mode = (("broker", "mode"),)
+        if self.market.source != "exchange":
+            return [(mode, "is live but market.source is not exchange: live orders need one")]
+        if (keys[0] is None) != (keys[1] is None):
+            return [
+                (
+                    mode,
+                    "is live with only one of the API key files: set both "
+                    "GRODT_EXCHANGE_API_KEY_FILE and GRODT_EXCHANGE_API_SECRET_FILE",
+                )
+            ]
+        if self.environment == "prod" and keys[0] is None:
+            return [
+                (
+                    mode,
+                    "is live in prod but no API key files are configured: set "
+                    "GRODT_EXCHANGE_API_KEY_FILE and GRODT_EXCHANGE_API_SECRET_FILE "
+                    "(or mount /run/secrets/grodt_exchange_api_key and _secret), "
+                    "or set broker.mode: paper",
+                )
+            ]
+        return []
 
 
 def _same_interface(a: str, b: str) -> bool:

@@ -265,3 +265,28 @@ def test_check_config_sources_say_where_each_value_came_from(tmp_path: Path) -> 
     narrow = grodt("check-config", "--sources", "market.seed")
     assert narrow.stdout.splitlines() == [f"market.seed  42  # {configs / 'settings.yaml'}"]
     assert_one_clear_line(grodt("check-config", "--sources", "no.such.key"), "no.such.key")
+
+
+def test_live_trading_takes_two_opt_ins_and_says_which_mode_runs(tmp_path: Path) -> None:
+    exchange = {"GRODT_MARKET__SOURCE": "exchange", "GRODT_BROKER__MODE": "live"}
+    paper = grodt("check-config", env=exchange)
+    assert paper.returncode == 0, paper.stderr
+    assert "grodt: trading paper (broker.mode is live but no API key files" in paper.stderr
+    refused = grodt("check-config", env={**exchange, "GRODT_ENV": "prod"})
+    assert refused.returncode == 2
+    assert "broker.mode: is live in prod but no API key files" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    keys = {}
+    for name in ("KEY", "SECRET"):
+        path = tmp_path / name.lower()
+        path.write_text(f"planted-{name.lower()}\n")
+        path.chmod(0o600)
+        keys[f"GRODT_EXCHANGE_API_{name}_FILE"] = str(path)
+    live = grodt("check-config", env={**exchange, **keys})
+    assert "grodt: trading live (broker.mode is live with API keys for binance)" in live.stderr
+    assert "planted-" not in live.stdout + live.stderr
+    # Until the live broker lands, asking for it is refused, never silently paper.
+    run = grodt("run", env={**exchange, **keys, "GRODT_DATA_DIR": str(tmp_path / "data")})
+    assert run.returncode == 2
+    (line,) = run.stderr.strip().splitlines()
+    assert "live trading is not available in this build yet" in line

@@ -7,17 +7,28 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.daemon import DaemonProcess, wait_for
+from tests.support.daemon import DaemonProcess, grodt, wait_for
 
 pytestmark = pytest.mark.slow
 
 SECRET = "planted-secret-7Qx9-do-not-leak"
+# The exchange account's key pair (live trading), loaded whenever its files are configured.
+API_KEY = "planted-api-key-3Kd8-do-not-leak"
+API_SECRET = "planted-api-secret-9Wm2-do-not-leak"
 
 
 def test_secret_reaches_no_log_no_api_no_metric(tmp_path: Path) -> None:
     token_file = tmp_path / "control_token"
     token_file.write_text(SECRET + "\n")
-    daemon = DaemonProcess(tmp_path / "data", env={"GRODT_CONTROL_TOKEN_FILE": str(token_file)})
+    key_files = {}
+    for name, value in (("API_KEY", API_KEY), ("API_SECRET", API_SECRET)):
+        path = tmp_path / name.lower()
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+        key_files[f"GRODT_EXCHANGE_{name}_FILE"] = str(path)
+    daemon = DaemonProcess(
+        tmp_path / "data", env={"GRODT_CONTROL_TOKEN_FILE": str(token_file), **key_files}
+    )
     daemon.env.pop("GRODT_CONTROL_TOKEN")
     try:
         daemon.start()
@@ -57,7 +68,13 @@ def test_secret_reaches_no_log_no_api_no_metric(tmp_path: Path) -> None:
         assert daemon.stop() == 0
         bodies.extend(daemon.stdout_lines())
         bodies.append(daemon.stderr())
-        leaks = [body[:200] for body in bodies if SECRET in body]
+        checked = grodt("check-config", "--json", env=daemon.env)
+        assert checked.returncode == 0, checked.stderr
+        assert '"exchange_api_key": "**********"' in checked.stdout
+        bodies += [checked.stdout, checked.stderr]
+        leaks = [
+            body[:200] for body in bodies if any(s in body for s in (SECRET, API_KEY, API_SECRET))
+        ]
         assert not leaks, leaks
         # The control actions were logged (with the request id), only the secret was not.
         assert any('"paused"' in line or "pause" in line for line in daemon.stdout_lines())

@@ -519,7 +519,11 @@ def test_redacted_hides_every_secret(workdir: Path) -> None:
     text = json.dumps(effective)
     assert TOKEN not in text
     assert "pa55word" not in text
-    assert effective["secrets"] == {"control_token": "**********"}
+    assert effective["secrets"] == {
+        "control_token": "**********",
+        "exchange_api_key": None,
+        "exchange_api_secret": None,
+    }
     assert effective["database_url"] == "postgresql+psycopg://grodt:**********@db:5432/grodt"
     assert effective["risk"]["max_open_positions"] == 3
     assert set(settings.secret_values()) == {
@@ -533,7 +537,9 @@ def test_without_secrets_nothing_is_secret(workdir: Path) -> None:
     settings = load(workdir)
     assert settings.control_token is None
     assert settings.secret_values() == []
-    assert settings.redacted()["secrets"] == {"control_token": None}
+    assert settings.redacted()["secrets"] == dict.fromkeys(
+        ("control_token", "exchange_api_key", "exchange_api_secret")
+    )
 
 
 # --- data directory --------------------------------------------------------------------------
@@ -631,3 +637,52 @@ def test_the_documented_table_covers_every_key() -> None:
         assert f"`{variable}`" in doc, variable
     for flat in FLAT:
         assert f"`GRODT_{flat}`" in doc
+
+
+# --- live trading takes two opt-ins ----------------------------------------------------------
+
+
+def _exchange_keys(workdir: Path, *, secret: bool = True) -> dict[str, str]:
+    key = workdir / "api_key"
+    key.write_text("planted-api-key\n")
+    key.chmod(0o600)
+    env = {"GRODT_EXCHANGE_API_KEY_FILE": str(key)}
+    if secret:
+        value = workdir / "api_secret"
+        value.write_text("planted-api-secret\n")
+        value.chmod(0o600)
+        env["GRODT_EXCHANGE_API_SECRET_FILE"] = str(value)
+    return env
+
+
+def test_paper_unless_the_mode_and_both_key_files_say_live(workdir: Path) -> None:
+    exchange = {"GRODT_MARKET__SOURCE": "exchange"}
+    assert load(workdir).trading_mode() == ("paper", "broker.mode is paper")
+    # Keys alone never make it live: the mode is the operator's second word.
+    assert load(workdir, **exchange, **_exchange_keys(workdir)).trading_mode()[0] == "paper"
+    mode, why = load(workdir, **exchange, GRODT_BROKER__MODE="live").trading_mode()
+    assert mode == "paper"
+    assert "no API key files" in why and "GRODT_EXCHANGE_API_KEY_FILE" in why
+    settings = load(workdir, **exchange, GRODT_BROKER__MODE="live", **_exchange_keys(workdir))
+    assert settings.trading_mode() == ("live", "broker.mode is live with API keys for binance")
+    assert {"planted-api-key", "planted-api-secret"} <= set(settings.secret_values())
+    assert settings.redacted()["secrets"]["exchange_api_key"] == "**********"
+
+
+def test_live_without_keys_in_prod_or_without_an_exchange_is_a_config_error(
+    workdir: Path,
+) -> None:
+    (found,) = problems(
+        workdir, GRODT_ENV="prod", GRODT_BROKER__MODE="live", GRODT_MARKET__SOURCE="exchange"
+    )
+    assert found.startswith("environment variable GRODT_BROKER__MODE: broker.mode: is live in prod")
+    assert "GRODT_EXCHANGE_API_SECRET_FILE" in found
+    (found,) = problems(workdir, GRODT_BROKER__MODE="live")
+    assert "market.source is not exchange" in found
+    (found,) = problems(
+        workdir,
+        GRODT_BROKER__MODE="live",
+        GRODT_MARKET__SOURCE="exchange",
+        **_exchange_keys(workdir, secret=False),
+    )
+    assert "only one of the API key files" in found
