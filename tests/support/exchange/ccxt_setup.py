@@ -47,22 +47,10 @@ Findings on ccxt 4.5.90's ``binance`` (sync client), which this function encodes
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-
-def _rebase(url: str, base: str) -> str:
-    target = urlsplit(base)
-    parts = urlsplit(url)
-    path = target.path.rstrip("/") + parts.path
-    return urlunsplit((target.scheme, target.netloc, path, parts.query, parts.fragment))
-
-
-def _rebase_tree(node: Any, base: str) -> Any:
-    if isinstance(node, str):
-        return _rebase(node, base)
-    if isinstance(node, dict):
-        return {key: _rebase_tree(value, base) for key, value in node.items()}
-    return node
+# The daemon's own rebasing, so the tests point raw ccxt exactly as market.base_url does.
+from grodtd.adapters.markets.exchange.client import rebase_urls
 
 
 def point_ccxt_at(exchange: Any, base_url: str) -> Any:
@@ -76,7 +64,7 @@ def point_ccxt_at(exchange: Any, base_url: str) -> Any:
         raise ValueError(f"base URL {base_url!r} needs a scheme and a host, e.g. http://h:8123")
     # A fresh dict: ccxt deep-copies its description per instance, but being explicit costs
     # nothing and never touches another instance's URLs.
-    exchange.urls = {**exchange.urls, "api": _rebase_tree(exchange.urls["api"], base_url)}
+    exchange.urls = {**exchange.urls, "api": rebase_urls(exchange.urls["api"], base_url)}
     fetch_markets = exchange.options.get("fetchMarkets")
     fetch_markets = dict(fetch_markets) if isinstance(fetch_markets, dict) else {}
     fetch_markets["types"] = ["spot"]

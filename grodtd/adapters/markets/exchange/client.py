@@ -102,11 +102,13 @@ def _rebase(url: str, base: str) -> str:
     return urlunsplit((target.scheme, target.netloc, path, parts.query, parts.fragment))
 
 
-def _rebase_tree(node: Any, base: str) -> Any:
+def rebase_urls(node: Any, base: str) -> Any:
+    """A ccxt ``urls["api"]`` tree (strings, nested dicts) with every URL moved to ``base``:
+    its scheme and host, its path as a prefix, each URL's own path and query kept."""
     if isinstance(node, str):
         return _rebase(node, base)
     if isinstance(node, dict):
-        return {key: _rebase_tree(value, base) for key, value in node.items()}
+        return {key: rebase_urls(value, base) for key, value in node.items()}
     return node
 
 
@@ -131,7 +133,7 @@ def open_exchange(
         }
     )
     if base_url is not None:
-        exchange.urls = {**exchange.urls, "api": _rebase_tree(exchange.urls["api"], base_url)}
+        exchange.urls = {**exchange.urls, "api": rebase_urls(exchange.urls["api"], base_url)}
     fetch_markets = exchange.options.get("fetchMarkets")
     fetch_markets = dict(fetch_markets) if isinstance(fetch_markets, dict) else {}
     fetch_markets["types"] = ["spot"]
