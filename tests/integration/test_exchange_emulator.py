@@ -295,6 +295,24 @@ def test_a_dropped_connection_is_a_network_error(
     assert last_candle(exchange)[0] == MINUTE_OPEN
 
 
+def test_a_fault_with_after_lets_that_many_requests_through_first(
+    emu: BinanceEmulator, exchange: ccxt.binance
+) -> None:
+    exchange.create_order("BTC/USDT", "market", "buy", 0.01, params={"clientOrderId": "after-1"})
+    outage = emu.faults.add("503", count=2, after=1, path_prefix="/api/v3/order", method="GET")
+
+    def look_up() -> dict[str, Any]:
+        return exchange.fetch_order(None, "BTC/USDT", params={"clientOrderId": "after-1"})
+
+    assert look_up()["status"] == "closed"  # let through
+    for _ in range(2):
+        with pytest.raises(ccxt.ExchangeNotAvailable):
+            look_up()
+    assert look_up()["status"] == "closed"  # its count is used up
+    assert outage.hits == 2 and outage.after == 0
+    assert emu.journal.count(path="/api/v3/order", method="GET", status=503) == 2
+
+
 def test_a_gap_hides_candles_until_it_is_cleared(
     emu: BinanceEmulator, exchange: ccxt.binance
 ) -> None:

@@ -21,6 +21,9 @@ A fault fires on the requests it matches (``path_prefix``, ``method``, ``symbol`
   only ``fraction`` of its quantity at first; the rest of a market or IOC order expires, the
   rest of a GTC limit order can fill from the next minute on) and ``reject`` (refused with
   -2010 insufficient balance).
+
+``after`` lets that many matching requests through untouched before a request or order fault
+(not ``partial``) starts firing: "the exchange goes down right after it took the order".
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class Fault:
     ms: int = 0
     fraction: float = 0.5
     json_body: bool = False
+    after: int = 0  # matching requests let through before it fires (take() only)
     hits: int = 0
 
     @property
@@ -129,13 +133,16 @@ class FaultSchedule:
     def take(
         self, kinds: Iterable[str], path: str, method: str, symbol: str | None = None
     ) -> Fault | None:
-        """The first active matching fault of ``kinds``, with one use consumed."""
+        """The first active matching fault of ``kinds`` that lets no more requests through
+        (``after``), with one use consumed."""
         with self._lock:
-            found = self.find(kinds, path, method, symbol)
-            if not found:
-                return None
-            self.consume(found[0])
-            return found[0]
+            for fault in self.find(kinds, path, method, symbol):
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
+                self.consume(fault)
+                return fault
+            return None
 
     def take_all(
         self, kinds: Iterable[str], path: str, method: str, symbol: str | None = None
