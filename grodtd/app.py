@@ -21,17 +21,21 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 import structlog
 
+from grodtd.adapters.brokers.live import LiveBroker
+from grodtd.adapters.brokers.paper import PaperBroker
 from grodtd.adapters.markets.exchange import ExchangeFeed, MarketConfigError
 from grodtd.adapters.store import SqlStore, StoreError
 from grodtd.config import ConfigError, Settings, check_data_dir
 from grodtd.core.engine import Engine
 from grodtd.core.events import Observer
 from grodtd.core.ports import MarketData, RecoveredState
-from grodtd.factories import build_market, paper_broker
+from grodtd.factories import build_market, live_broker, paper_broker
 from grodtd.live.control import DurableControl
+from grodtd.live.reconcile import reconcile_at_start
 from grodtd.live.runner import LiveRunner, Pacing
 from grodtd.live.servers import EmbeddedServer, StartupError, embedded_server, listen
 from grodtd.live.view import Lifecycle, LiveDaemonView
@@ -238,8 +242,10 @@ def _assemble(
     market: MarketData | None,
     observers: Sequence[Observer],
 ) -> Daemon:
-    _announce_trading_mode(settings)
-    broker = paper_broker(settings)
+    mode = _announce_trading_mode(settings)
+    broker: PaperBroker | LiveBroker = (
+        live_broker(settings) if mode == "live" else paper_broker(settings)
+    )
     market = market or build_market(settings, broker)
     live = market if isinstance(market, ExchangeFeed) else None
     if live is not None:
@@ -256,6 +262,8 @@ def _assemble(
         observers=[metrics.observe, EventLogger().observe, *observers],
         recovered=recovered,
     )
+    if isinstance(broker, LiveBroker):
+        reconcile_at_start(broker, store, recovered.open_orders)
     heartbeat = Heartbeat()
     market_clock = MarketDataClock()
     if live is not None:
@@ -335,22 +343,16 @@ def _assemble(
     )
 
 
-def _announce_trading_mode(settings: Settings) -> None:
+def _announce_trading_mode(settings: Settings) -> Literal["paper", "live"]:
     """Say at start-up whether orders are real, and why: the operator must never guess."""
     mode, why = settings.trading_mode()
     if mode == "live":
-        # The live broker is being built (issue 12): refuse rather than trade paper silently
-        # while the operator believes it is live.
-        raise ConfigError(
-            [
-                "broker.mode: live trading is not available in this build yet: "
-                "set broker.mode: paper (live orders come with the live broker)"
-            ]
-        )
-    if settings.broker.mode == "live":
+        log.warning("trading LIVE: orders go to the exchange", reason=why)
+    elif settings.broker.mode == "live":
         log.warning("trading paper: no order reaches the exchange", reason=why)
     else:
         log.info("trading paper: no order reaches an exchange", reason=why)
+    return mode
 
 
 def _first_contact(feed: ExchangeFeed) -> None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from grodtd.adapters.brokers.live import LiveBroker, open_live_broker
 from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams, VenueRules
 from grodtd.adapters.markets.exchange import ExchangeFeed
 from grodtd.adapters.markets.replay import CsvReplay
@@ -41,7 +42,28 @@ def paper_broker(settings: Settings) -> PaperBroker:
     )
 
 
-def exchange_feed(settings: Settings, broker: PaperBroker | None = None) -> ExchangeFeed:
+class RuleTaker(Protocol):
+    """A broker that obeys the venue's lot, minimum and tick rules (paper and live)."""
+
+    def set_rules(self, rules: Mapping[str, VenueRules]) -> None: ...
+
+
+def live_broker(settings: Settings) -> LiveBroker:
+    """Real orders on ``market.exchange`` with the account's key pair (see trading_mode)."""
+    key, secret = settings.secrets.exchange_api_key, settings.secrets.exchange_api_secret
+    if key is None or secret is None:
+        raise ValueError("live_broker needs both exchange API key files (see trading_mode)")
+    market = settings.market
+    return open_live_broker(
+        market.exchange,
+        market.symbols,
+        api_key=key.get_secret_value(),
+        api_secret=secret.get_secret_value(),
+        base_url=market.base_url,
+    )
+
+
+def exchange_feed(settings: Settings, broker: RuleTaker | None = None) -> ExchangeFeed:
     """The exchange's candles; the paper broker learns each market's rules once it answers."""
     market = settings.market
 
@@ -61,7 +83,7 @@ def exchange_feed(settings: Settings, broker: PaperBroker | None = None) -> Exch
     )
 
 
-def build_market(settings: Settings, broker: PaperBroker | None = None) -> MarketData:
+def build_market(settings: Settings, broker: RuleTaker | None = None) -> MarketData:
     """The embedded simulator, a CSV replay, or an exchange, as ``market.source`` says."""
     market = settings.market
     if market.source == "replay":

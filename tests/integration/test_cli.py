@@ -285,8 +285,3 @@ def test_live_trading_takes_two_opt_ins_and_says_which_mode_runs(tmp_path: Path)
     live = grodt("check-config", env={**exchange, **keys})
     assert "grodt: trading live (broker.mode is live with API keys for binance)" in live.stderr
     assert "planted-" not in live.stdout + live.stderr
-    # Until the live broker lands, asking for it is refused, never silently paper.
-    run = grodt("run", env={**exchange, **keys, "GRODT_DATA_DIR": str(tmp_path / "data")})
-    assert run.returncode == 2
-    (line,) = run.stderr.strip().splitlines()
-    assert "live trading is not available in this build yet" in line

@@ -25,7 +25,7 @@ path inside the bar is unknown and the stop is assumed to come first (the conser
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from grodtd.core.models import Bar, Fill, Order, OrderKind, OrderPurpose, Side
@@ -125,7 +125,7 @@ class PaperBroker:
         self._rules: dict[str, VenueRules] = {}
         self._last_close: dict[str, float] = {}
 
-    def set_rules(self, rules: dict[str, VenueRules]) -> None:
+    def set_rules(self, rules: Mapping[str, VenueRules]) -> None:
         """The venue's rules per symbol; may arrive late (once the exchange answers)."""
         self._rules = dict(rules)
 
