@@ -297,7 +297,9 @@ def _assemble(
         heartbeat_timeout_s=settings.health.heartbeat_timeout_seconds,
         stale_after_s=settings.market_data_stale_seconds,
         market=MarketSource(
-            settings.market.source, settings.market.exchange if live is not None else None
+            settings.market.source,
+            settings.market.exchange if live is not None else None,
+            trading=mode,
         ),
     )
     token = settings.control_token.get_secret_value() if settings.control_token else None

@@ -33,6 +33,8 @@ class MarketSource:
 
     source: Literal["sim", "replay", "exchange"]
     venue: str | None = None
+    # Whether orders are real: paper (simulated fills) or live (on the venue).
+    trading: Literal["paper", "live"] = "paper"
 
 
 class OperatorControl(Protocol):

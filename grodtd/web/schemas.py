@@ -73,6 +73,9 @@ class MarketSourceOut(_Out):
         description="Where bars come from: the simulator, a CSV replay or an exchange."
     )
     venue: str | None = Field(description="The ccxt exchange id when the source is exchange.")
+    trading: Literal["paper", "live"] = Field(
+        description="paper: simulated fills; live: real orders on the venue."
+    )
 
 
 class HaltOut(_Out):
@@ -280,7 +283,7 @@ def status_out(
         loss_streak=snapshot.loss_streak,
         cooldown_until=to_datetime(snapshot.cooldown_until) if snapshot.cooldown_until else None,
         build=build_out(build),
-        market=MarketSourceOut(source=market.source, venue=market.venue),
+        market=MarketSourceOut(source=market.source, venue=market.venue, trading=market.trading),
     )
 
 

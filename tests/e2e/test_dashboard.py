@@ -72,6 +72,7 @@ def test_dashboard_shows_live_equity_and_trades(
     assert checks.count() == 7  # 2 liveness + 5 readiness checks
     assert "market_data" in page.locator("[data-testid=checks]").inner_text()
     expect(page.locator("[data-testid=market-source]")).to_have_text("exchange binance")
+    expect(page.locator("[data-testid=trading]")).to_have_text("paper (simulated fills)")
     expect(page.locator("[data-testid=market-health]")).to_have_text("ok: market_data fine")
     # An exchange outage: the data health says why, in the refresh that follows.
     outage = "binance: ExchangeNotAvailable for 12 s (503 Service Unavailable)"

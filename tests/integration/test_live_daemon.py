@@ -72,6 +72,8 @@ def test_live_orders_reach_the_exchange_once_and_positions_equal_balances(
         d = DaemonProcess(data, env=env).start()
         try:
             d.wait_ready(timeout=40)
+            market = d.get("/api/v1/status").json()["market"]
+            assert market == {"source": "exchange", "venue": "binance", "trading": "live"}
             # Trade until a new fill lands, then die at once: often with an order in flight.
             before = fills_seen
             fills_seen = len(

@@ -179,7 +179,7 @@ def test_status_summarises_the_snapshot(client: httpx.Client, daemon: FakeDaemon
         "environment": "test",
         "python": "3.12",
     }
-    assert body["market"] == {"source": "exchange", "venue": "binance"}
+    assert body["market"] == {"source": "exchange", "venue": "binance", "trading": "paper"}
     daemon.state = replace(daemon.state, bars_processed=43, halts=(), kill_switches=())
     after = client.get("/api/v1/status").json()
     assert after["bars_processed"] == 43

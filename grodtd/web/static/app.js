@@ -85,6 +85,8 @@
     const m = s.market;
     setText("market-source", m.source === "exchange" ? "exchange " + m.venue
       : m.source === "replay" ? "CSV replay" : "simulator");
+    setText("trading", m.trading === "live" ? "LIVE: real orders on " + m.venue : "paper (simulated fills)",
+      m.trading === "live" ? "neg" : "");
     setText("equity", money(s.equity));
     setText("cash", money(s.cash));
     setText("realized", money(s.realized_pnl), "big " + signed(s.realized_pnl));
