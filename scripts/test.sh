@@ -15,4 +15,4 @@ $bin/lint-imports
 echo "== mypy --strict"
 $bin/mypy grodtd
 echo "== pytest"
-$bin/python -m pytest --cov=grodtd --cov-report=term --cov-fail-under=85 "$@"
+$bin/python -m pytest --cov=grodtd --cov-report=term --cov-fail-under=85 --durations=15 "$@"
