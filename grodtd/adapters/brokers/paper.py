@@ -28,12 +28,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from grodtd.core.models import Bar, Fill, Order, OrderKind, OrderPurpose, Side
+from grodtd.adapters.brokers.triggers import EXIT_PURPOSES, crossed, in_turn, rank
+from grodtd.core.models import Bar, Fill, Order, OrderKind, Side
 from grodtd.core.ports import BrokerError
 
-_EXIT_PURPOSES = frozenset({OrderPurpose.STOP, OrderPurpose.TARGET, OrderPurpose.TREND_BREAK})
 # Tie-break among orders triggered inside a bar: stops first, then everything else.
-_INTRABAR_RANK = {OrderPurpose.STOP: 0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +193,9 @@ class PaperBroker:
         book = self._open.get(bar.symbol)
         if not book:
             return
-        # (rank, order, price before slippage, reference price) of each order the bar fills:
-        # rank -1 filled at the open, then stops (0), then the rest (1).
-        hits: list[tuple[int, Order, float, float]] | None = None
+        # (rank, order, (order, price before slippage, reference price)) of each order the
+        # bar fills, ranked and chosen by the rule of ``triggers``.
+        hits: list[tuple[int, Order, tuple[Order, float, float]]] | None = None
         for order in book.values():
             if order.created_ts >= bar.ts:
                 continue
@@ -204,30 +203,27 @@ class PaperBroker:
             if triggered is None:
                 continue
             price, reference, opened_beyond = triggered
-            rank = -1 if opened_beyond else _INTRABAR_RANK.get(order.purpose, 1)
             if hits is None:
                 hits = []
-            hits.append((rank, order, price, reference))
+            hits.append((rank(order, opened_beyond), order, (order, price, reference)))
         if hits is not None:
             self._fill_hits(book, hits, bar.ts)
 
     def _fill_hits(
-        self, book: dict[str, Order], hits: list[tuple[int, Order, float, float]], ts: int
+        self,
+        book: dict[str, Order],
+        hits: list[tuple[int, Order, tuple[Order, float, float]]],
+        ts: int,
     ) -> None:
-        hits.sort(key=lambda hit: hit[0])  # stable: submission order within a rank
+        chosen, exit_done = in_turn(hits)
         fills = self._reported
-        exit_done = False
-        for _, order, price, reference in hits:
-            is_exit = order.purpose in _EXIT_PURPOSES
-            if is_exit and exit_done:
-                continue  # one-cancels-other: its sibling already closed the position
+        for order, price, reference in chosen:
             fills.append(self._fill(order, price, reference, ts))
             self.cancel(order.client_order_id)
             self._finish(order.client_order_id, filled=True)
-            if is_exit:
-                exit_done = True
-                for sibling in [o for o in book.values() if o.purpose in _EXIT_PURPOSES]:
-                    self.cancel(sibling.client_order_id)
+        if exit_done:
+            for sibling in [o for o in book.values() if o.purpose in EXIT_PURPOSES]:
+                self.cancel(sibling.client_order_id)
 
     def _trigger(self, order: Order, bar: Bar) -> tuple[float, float, bool] | None:
         """(price before slippage, reference price, filled at the open) if ``bar`` fills it."""
@@ -237,14 +233,11 @@ class PaperBroker:
         level = order.price
         if level is None:  # submit() refuses these; kept for the type checker
             return None
-        sell = order.side is Side.SELL
-        if order.kind is OrderKind.STOP:
-            if sell:
-                return (min(level, open_), level, open_ <= level) if bar.low <= level else None
-            return (max(level, open_), level, open_ >= level) if bar.high >= level else None
-        if sell:
-            return (max(level, open_), level, open_ >= level) if bar.high >= level else None
-        return (min(level, open_), level, open_ <= level) if bar.low <= level else None
+        opened_beyond = crossed(order, level, bar)
+        if opened_beyond is None:
+            return None
+        # Beyond its level at the open, an order fills at the open; else at its level.
+        return (open_ if opened_beyond else level), level, opened_beyond
 
     def _fill(self, order: Order, price: float, reference: float, ts: int) -> Fill:
         # Limits rest on the book and get their price; market and stop orders take liquidity.

@@ -1,20 +1,16 @@
 """The stops and targets the live broker watches itself, and which of them a bar triggers.
 
-The trigger rule is the paper broker's, so paper and live trading exit on the same bars: a
-sell stop triggers when the bar's low reaches its level (a buy stop, the high), a sell target
-when the high reaches it (a buy target, the low), only on bars after the one that placed it;
-an order the open already satisfies comes first, then stops, then the rest; and exits of one
-symbol are one-cancels-other, so a bar triggers at most one of them and drops its siblings.
+The trigger rule is the paper broker's (``triggers``), so paper and live trading exit on the
+same bars, and only on bars after the one that placed the order; a triggered exit drops its
+siblings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grodtd.core.models import Bar, Order, OrderKind, OrderPurpose, Side
-
-_EXIT_PURPOSES = frozenset({OrderPurpose.STOP, OrderPurpose.TARGET, OrderPurpose.TREND_BREAK})
-_INTRABAR_RANK = {OrderPurpose.STOP: 0}
+from grodtd.adapters.brokers.triggers import EXIT_PURPOSES, crossed, in_turn, rank
+from grodtd.core.models import Bar, Order
 
 
 @dataclass(slots=True)
@@ -71,40 +67,18 @@ class Watchlist:
         book = self._books.get(bar.symbol)
         if not book:
             return []
-        hits: list[tuple[int, Tracked]] = []
+        hits: list[tuple[int, Order, Tracked]] = []
         for track in book.values():
             order = track.order
             if order.created_ts >= bar.ts or order.price is None:
                 continue
             opened_beyond = crossed(order, order.price, bar)
             if opened_beyond is not None:
-                rank = -1 if opened_beyond else _INTRABAR_RANK.get(order.purpose, 1)
-                hits.append((rank, track))
-        hits.sort(key=lambda hit: hit[0])  # stable: submission order within a rank
-        chosen: list[Tracked] = []
-        exit_done = False
-        for _, track in hits:
-            is_exit = track.order.purpose in _EXIT_PURPOSES
-            if is_exit and exit_done:
-                continue
-            chosen.append(track)
-            if is_exit:
-                exit_done = True
+                hits.append((rank(order, opened_beyond), order, track))
+        chosen, exit_done = in_turn(hits)
         for track in chosen:
             self.remove(track.order.client_order_id)
         if exit_done:
-            for sibling in [t for t in book.values() if t.order.purpose in _EXIT_PURPOSES]:
+            for sibling in [t for t in book.values() if t.order.purpose in EXIT_PURPOSES]:
                 self.remove(sibling.order.client_order_id)
         return chosen
-
-
-def crossed(order: Order, level: float, bar: Bar) -> bool | None:
-    """None if ``bar`` does not reach ``level`` for ``order``; else whether it opened beyond."""
-    sell = order.side is Side.SELL
-    if order.kind is OrderKind.STOP:
-        if sell:
-            return bar.open <= level if bar.low <= level else None
-        return bar.open >= level if bar.high >= level else None
-    if sell:
-        return bar.open >= level if bar.high >= level else None
-    return bar.open <= level if bar.low <= level else None
