@@ -10,18 +10,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from grodtd.adapters.brokers.live import LiveBroker, open_live_broker
-from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams, VenueRules
+from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams
+from grodtd.adapters.brokers.rules import VenueRules, venue_rules
 from grodtd.adapters.markets.exchange import ExchangeFeed
 from grodtd.adapters.markets.replay import CsvReplay
 from grodtd.adapters.markets.sim import SimMarket, SimParams
 from grodtd.config import Settings
 from grodtd.core.ports import MarketData
-
-# ccxt's precision modes (ccxt.base.decimal_to_precision): a count of decimals, a count of
-# significant digits, or a step.
-_DECIMAL_PLACES = 2
-_SIGNIFICANT_DIGITS = 3
-_TICK_SIZE = 4
 
 
 def sim_params(settings: Settings) -> SimParams:
@@ -91,33 +86,3 @@ def build_market(settings: Settings, broker: RuleTaker | None = None) -> MarketD
     if market.source == "exchange":
         return exchange_feed(settings, broker)
     return SimMarket(sim_params(settings))
-
-
-def venue_rules(market: Mapping[str, Any]) -> VenueRules:
-    """A ccxt market's precision and limits as the paper broker's ``VenueRules``."""
-    precision = market.get("precision") or {}
-    limits = market.get("limits") or {}
-    mode = market.get("precisionMode", _TICK_SIZE)
-
-    def step(value: Any) -> float:
-        if value is None:
-            return 0.0
-        if mode == _DECIMAL_PLACES:
-            return float(10.0 ** -int(value))
-        if mode == _SIGNIFICANT_DIGITS:
-            # A count of significant digits (bitfinex, bithumb) is no fixed step: the step
-            # depends on the number's size. Read as a step, bitfinex's 8 digits floored every
-            # quantity to a multiple of 8 units and refused every order; no step is enforced.
-            return 0.0
-        return float(value)
-
-    def limit(name: str) -> float:
-        value = (limits.get(name) or {}).get("min")
-        return float(value) if value is not None else 0.0
-
-    return VenueRules(
-        qty_step=step(precision.get("amount")),
-        min_qty=limit("amount"),
-        min_notional=limit("cost"),
-        price_tick=step(precision.get("price")),
-    )

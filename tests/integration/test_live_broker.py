@@ -25,10 +25,10 @@ import structlog
 
 from grodtd.adapters.brokers.exchange_orders import exchange_client_id
 from grodtd.adapters.brokers.live import LiveBroker
+from grodtd.adapters.brokers.rules import venue_rules
 from grodtd.adapters.markets.exchange.client import open_exchange
 from grodtd.core.models import Bar, Fill, Order, OrderKind, OrderPurpose, Side
 from grodtd.core.ports import BrokerError
-from grodtd.factories import venue_rules
 from tests.support.exchange import MINUTE_MS, BinanceEmulator, point_ccxt_at
 
 MINUTE_OPEN = 28_333_334 * MINUTE_MS

@@ -61,7 +61,8 @@ from grodtd.adapters.brokers.exchange_orders import (
     fill_of,
 )
 from grodtd.adapters.brokers.live_reconcile import ReconcileReport, reconcile
-from grodtd.adapters.brokers.paper import REMEMBERED_FINISHED_ORDERS, VenueRules
+from grodtd.adapters.brokers.paper import REMEMBERED_FINISHED_ORDERS
+from grodtd.adapters.brokers.rules import VenueRules
 from grodtd.adapters.brokers.venue_session import OutcomeUnknown, Refused, VenueSession
 from grodtd.adapters.brokers.watchlist import Tracked, Watchlist
 from grodtd.adapters.markets.exchange.client import open_exchange
@@ -110,7 +111,7 @@ class LiveBroker:
     # -- setup -------------------------------------------------------------------------------
 
     def set_rules(self, rules: Mapping[str, VenueRules]) -> None:
-        """The venue's rules per symbol (``factories.venue_rules`` of ``markets()``)."""
+        """The venue's rules per symbol (``rules.venue_rules`` of ``markets()``)."""
         with self._io:
             self._rules = dict(rules)
 

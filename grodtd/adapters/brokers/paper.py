@@ -24,53 +24,15 @@ path inside the bar is unknown and the stop is assumed to come first (the conser
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from grodtd.adapters.brokers.rules import VenueRules
 from grodtd.adapters.brokers.triggers import EXIT_PURPOSES, crossed, in_turn, rank
 from grodtd.core.models import Bar, Fill, Order, OrderKind, Side
 from grodtd.core.ports import BrokerError
 
 # Tie-break among orders triggered inside a bar: stops first, then everything else.
-
-
-@dataclass(frozen=True, slots=True)
-class VenueRules:
-    """What a real venue requires of an order in one market (from ccxt's ``load_markets``).
-
-    Paper trading on live data must not fill what the venue would refuse: quantities are cut
-    down to the lot step (as a live client's ``amount_to_precision`` does), prices rounded to
-    the tick, and an order under the minimum quantity or notional is refused with the reason.
-    """
-
-    qty_step: float = 0.0  # 0: any quantity
-    min_qty: float = 0.0
-    min_notional: float = 0.0
-    price_tick: float = 0.0
-
-    def conform(self, order: Order, reference_price: float | None) -> Order:
-        qty = order.qty
-        if self.qty_step > 0:
-            qty = math.floor(qty / self.qty_step + 1e-9) * self.qty_step
-            qty = float(f"{qty:.12g}")
-        if qty <= 0 or qty < self.min_qty:
-            raise BrokerError(
-                f"order {order.client_order_id}: quantity {order.qty:.8g} {order.symbol} is "
-                f"under the venue's minimum ({max(self.min_qty, self.qty_step):.8g})"
-            )
-        price = order.price
-        if price is not None and self.price_tick > 0:
-            price = float(f"{round(price / self.price_tick) * self.price_tick:.12g}")
-        notional_price = price if price is not None else reference_price
-        if notional_price is not None and qty * notional_price < self.min_notional:
-            raise BrokerError(
-                f"order {order.client_order_id}: notional {qty * notional_price:.2f} is under "
-                f"the venue's minimum of {self.min_notional:g}"
-            )
-        if qty == order.qty and price == order.price:
-            return order
-        return replace(order, qty=qty, price=price)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams, VenueRules
+from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams
+from grodtd.adapters.brokers.rules import VenueRules, venue_rules
 from grodtd.adapters.markets.exchange.client import ccxt_errors
 from grodtd.core.models import Bar, Order, OrderKind, OrderPurpose, Side
 from grodtd.core.ports import BrokerError
-from grodtd.factories import venue_rules
 
 T0 = 1_767_225_600
 BTC = VenueRules(qty_step=1e-5, min_qty=1e-5, min_notional=5.0, price_tick=0.01)
