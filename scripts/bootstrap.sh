@@ -70,3 +70,6 @@ fi
 export UV_PYTHON_DOWNLOADS=never
 # shellcheck disable=SC2086  # "$PYTHON -m uv" is two words on purpose.
 $UV sync --frozen --python "$PYTHON" "$@" >&2
+# The chart library is a front-end dependency (npm, pinned); a machine without npm still runs,
+# with a dashboard that says its charts are missing.
+scripts/fetch-web-assets.sh || echo "bootstrap: WARNING: no chart library; the dashboard and reports draw no charts" >&2

@@ -49,6 +49,9 @@ if command -v flock >/dev/null; then
     flock 9
 fi
 
+# The image serves the dashboard's chart library: without it the build stops here.
+scripts/fetch-web-assets.sh
+
 if [ "$base" = "grodt-base:trixie" ]; then
     scripts/build-base-image.sh --name "$base" >/dev/null
 fi
