@@ -35,7 +35,7 @@ from grodtd.core.events import Observer
 from grodtd.core.ports import MarketData, RecoveredState
 from grodtd.factories import build_market, live_broker, paper_broker
 from grodtd.live.control import DurableControl
-from grodtd.live.reconcile import reconcile_at_start
+from grodtd.live.reconcile import Reconciler, restore_rails
 from grodtd.live.runner import LiveRunner, Pacing
 from grodtd.live.servers import EmbeddedServer, StartupError, embedded_server, listen
 from grodtd.live.view import Lifecycle, LiveDaemonView
@@ -43,6 +43,7 @@ from grodtd.ops.event_log import EventLogger
 from grodtd.ops.exchange_metrics import ExchangeCollector
 from grodtd.ops.health import Heartbeat, MarketDataClock, StoreProbe
 from grodtd.ops.metrics import LiveState, Metrics
+from grodtd.ops.reconcile_metrics import ReconcileCollector
 from grodtd.ops.version import build_info
 from grodtd.web.contracts import MarketSource
 from grodtd.web_app import create_app
@@ -262,8 +263,19 @@ def _assemble(
         observers=[metrics.observe, EventLogger().observe, *observers],
         recovered=recovered,
     )
+    chores: list[Reconciler] = []
     if isinstance(broker, LiveBroker):
-        reconcile_at_start(broker, store, recovered.open_orders)
+        reconciler = Reconciler(
+            broker,
+            store,
+            engine,
+            interval_s=settings.broker.reconcile_seconds,
+            held_outside=settings.broker.held_outside,
+        )
+        restore_rails(broker.rails, store)
+        reconciler.at_start()
+        metrics.registry.register(ReconcileCollector(reconciler.status))
+        chores.append(reconciler)
     heartbeat = Heartbeat()
     market_clock = MarketDataClock()
     if live is not None:
@@ -280,6 +292,7 @@ def _assemble(
         market_clock,
         venue=broker,
         live=live,
+        chores=chores,
     )
     lifecycle = Lifecycle()
     control = DurableControl(engine, store.save_intent, recovered.intent)

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from grodtd.adapters.brokers.live import LiveBroker, open_live_broker
 from grodtd.adapters.brokers.paper import PaperBroker, PaperBrokerParams
+from grodtd.adapters.brokers.rails import NotionalRails
 from grodtd.adapters.brokers.rules import VenueRules, venue_rules
 from grodtd.adapters.markets.exchange import ExchangeFeed
 from grodtd.adapters.markets.replay import CsvReplay
@@ -48,13 +49,14 @@ def live_broker(settings: Settings) -> LiveBroker:
     key, secret = settings.secrets.exchange_api_key, settings.secrets.exchange_api_secret
     if key is None or secret is None:
         raise ValueError("live_broker needs both exchange API key files (see trading_mode)")
-    market = settings.market
+    market, rails = settings.market, settings.broker
     return open_live_broker(
         market.exchange,
         market.symbols,
         api_key=key.get_secret_value(),
         api_secret=secret.get_secret_value(),
         base_url=market.base_url,
+        rails=NotionalRails(rails.max_order_notional, rails.daily_notional_cap),
     )
 
 

@@ -148,6 +148,14 @@ class BrokerConfig(Section):
     mode: Literal["paper", "live"] = "paper"
     fee_bps: Annotated[float, Field(ge=0.0, le=1_000.0)] = 10.0
     slippage_bps: Annotated[float, Field(ge=0.0, le=1_000.0)] = 5.0
+    # Live only. How often the store is reconciled with the exchange (and at start-up).
+    reconcile_seconds: Seconds = 60.0
+    # Coins the account holds that are not GRODT's (base currency -> amount): subtracted
+    # before the balances are compared with the positions.
+    held_outside: dict[str, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
+    # Safety rails on entries, in the quote currency (None: no rail). Exits always go out.
+    max_order_notional: Annotated[float, Field(gt=0.0)] | None = None
+    daily_notional_cap: Annotated[float, Field(gt=0.0)] | None = None
 
 
 class EngineConfig(Section):

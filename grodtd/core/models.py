@@ -78,6 +78,8 @@ class KillSwitchReason(StrEnum):
     STALE_MARKET_DATA = "stale_market_data"
     BROKER_ERRORS = "broker_errors"
     ABNORMAL_SLIPPAGE = "abnormal_slippage"
+    # Live trading: the exchange's balances disagree with the positions the store holds.
+    ACCOUNT_MISMATCH = "account_mismatch"
 
 
 class HaltReason(StrEnum):

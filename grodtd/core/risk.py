@@ -17,6 +17,9 @@ Halts and how they clear:
 * kill switch, stale market data: clears itself when a symbol's next bar follows its previous
   one within ``max_bar_gap_seconds``;
 * kill switch, broker errors / abnormal slippage: latched until ``resume`` (operator);
+* kill switch, account mismatch (live trading): set and cleared by the daemon's
+  reconciliation, which compares the exchange's balances with the positions; a resume
+  cannot clear it, because only the account agreeing again makes entries safe;
 * shutting down: for good.
 """
 
@@ -33,6 +36,7 @@ CASH_USAGE = 0.98
 _STALE = KillSwitchReason.STALE_MARKET_DATA
 _BROKER = KillSwitchReason.BROKER_ERRORS
 _SLIPPAGE = KillSwitchReason.ABNORMAL_SLIPPAGE
+_ACCOUNT = KillSwitchReason.ACCOUNT_MISMATCH
 
 _NOTHING: frozenset[HaltReason] = frozenset()
 _COOLING = frozenset({HaltReason.COOLDOWN})
@@ -257,6 +261,14 @@ class RiskManager:
     def report_stale_data(self, detail: str) -> None:
         self._stale_wallclock = True
         self._trip(_STALE, detail)
+
+    def report_account_mismatch(self, detail: str | None) -> None:
+        """What the last reconciliation found: ``detail`` says what differs, None that the
+        exchange's balances agree with the positions again (which clears the switch)."""
+        if detail is not None:
+            self._trip(_ACCOUNT, detail)
+        elif self._kill_switches.pop(_ACCOUNT, None) is not None:
+            self._refresh()
 
     def broker_error(self, detail: str) -> None:
         self._broker_errors += 1

@@ -21,10 +21,11 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 
@@ -112,6 +113,14 @@ def warmup_start(
     return start
 
 
+class Chore(Protocol):
+    """Work the runner does on the engine's thread between bars, every ``interval_s``."""
+
+    @property
+    def interval_s(self) -> float: ...
+    def run(self) -> None: ...
+
+
 class LiveRunner:
     """Paces the market into the engine, warms it up, beats the heartbeat, stops on demand.
 
@@ -131,6 +140,7 @@ class LiveRunner:
         *,
         venue: SimulatedBroker | None = None,
         live: LiveMarket | None = None,
+        chores: Sequence[Chore] = (),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
@@ -141,6 +151,8 @@ class LiveRunner:
         self._heartbeat = heartbeat
         self._market_clock = market_clock
         self._monotonic = monotonic
+        start = monotonic()
+        self._chores = [(chore, start + chore.interval_s) for chore in chores]
         self._stop = asyncio.Event()
         self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
         self.running = False
@@ -187,6 +199,7 @@ class LiveRunner:
             item = feed.poll()
             if item is None:
                 self._heartbeat.beat()
+                await self._chores_due()
                 self._publish_idle()
                 await asyncio.sleep(_POLL_SECONDS)
                 continue
@@ -218,6 +231,7 @@ class LiveRunner:
             await loop.run_in_executor(self._engine_thread, self._step, bar)
             self._market_clock.record(bar.symbol)
             traded += 1
+            await self._chores_due()
         if self._stop.is_set():
             return
         self._source_ended(traded)
@@ -227,6 +241,24 @@ class LiveRunner:
             self._heartbeat.beat()
             self._publish_idle()
             await asyncio.sleep(_MAX_NAP_SECONDS)
+
+    async def _chores_due(self) -> None:
+        """Run each chore whose time has come, on the engine's thread."""
+        if not self._chores:
+            return
+        now = self._monotonic()
+        loop = asyncio.get_running_loop()
+        for i, (chore, due) in enumerate(self._chores):
+            if now >= due:
+                self._chores[i] = (chore, now + chore.interval_s)
+                await loop.run_in_executor(self._engine_thread, self._chore, chore)
+
+    def _chore(self, chore: Chore) -> None:
+        try:
+            chore.run()
+        except Exception:  # a chore must never stop the trading loop
+            log.exception("scheduled chore failed; tried again at its next time", chore=repr(chore))
+        self.snapshot = self._engine.snapshot()
 
     def _publish_idle(self) -> None:
         """Publish what changed in the engine between bars.

@@ -62,12 +62,13 @@ from grodtd.adapters.brokers.exchange_orders import (
 )
 from grodtd.adapters.brokers.live_reconcile import ReconcileReport, reconcile
 from grodtd.adapters.brokers.paper import REMEMBERED_FINISHED_ORDERS
+from grodtd.adapters.brokers.rails import NotionalRails
 from grodtd.adapters.brokers.rules import VenueRules
 from grodtd.adapters.brokers.venue_session import OutcomeUnknown, Refused, VenueSession
 from grodtd.adapters.brokers.watchlist import Tracked, Watchlist
 from grodtd.adapters.markets.exchange.client import open_exchange
 from grodtd.adapters.markets.exchange.edge import EdgeStatus
-from grodtd.core.models import Bar, Fill, Order, OrderKind, Side
+from grodtd.core.models import Bar, Fill, Order, OrderKind, OrderPurpose, Side
 from grodtd.core.ports import BrokerError
 
 if TYPE_CHECKING:
@@ -92,6 +93,8 @@ class LiveBroker:
         status: EdgeStatus | None = None,
         sleep: Callable[[float], None] = time.sleep,
         remember_finished: int = REMEMBERED_FINISHED_ORDERS,
+        rails: NotionalRails | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.venue = VenueSession(exchange, status, sleep=sleep)
         self.symbols = tuple(symbols)
@@ -107,6 +110,8 @@ class LiveBroker:
         self._filled: dict[str, str] = {}
         self._remember = remember_finished
         self._last_close: dict[str, float] = {}
+        self.rails = rails or NotionalRails()
+        self._clock = clock
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -131,6 +136,7 @@ class LiveBroker:
                 return
             track = self._unsettled.get(oid)
             if track is None:
+                self.rails.check(order, self._last_close.get(order.symbol), self._clock())
                 track = Tracked(self._checked(order), exchange_client_id(oid), None)
                 track.reference = self._last_close.get(order.symbol)
                 if order.kind is not OrderKind.MARKET:
@@ -199,6 +205,34 @@ class LiveBroker:
     def is_filled(self, client_order_id: str) -> bool:
         with self._io:
             return client_order_id in self._filled
+
+    def balances(self) -> dict[str, float]:
+        """The account's total holding of each asset (``fetch_balance``)."""
+        with self._io:
+            return self.venue.balances()
+
+    def pending_fills(self) -> tuple[Fill, ...]:
+        """Fills learnt but not yet taken by the engine (it takes them with the next bar)."""
+        with self._fills_lock:
+            return tuple(self._fills)
+
+    def in_flight(self, symbol: str) -> bool:
+        """Whether an order of ``symbol`` was sent and its outcome is not settled yet."""
+        with self._io:
+            return any(t.order.symbol == symbol for t in self._unsettled.values())
+
+    def dust(self, symbol: str, price: float | None) -> float:
+        """The largest holding of ``symbol``'s base that the venue would not let us sell (under
+        its lot step, minimum quantity or minimum notional): what an exit leaves behind."""
+        rules = self._rules.get(symbol)
+        if rules is None:
+            return 0.0
+        by_notional = rules.min_notional / price if price and rules.min_notional else 0.0
+        return max(rules.qty_step, rules.min_qty, by_notional)
+
+    def last_close(self, symbol: str) -> float | None:
+        with self._io:
+            return self._last_close.get(symbol)
 
     # -- for live_reconcile (called with the conversation lock held) --------------------------
 
@@ -311,7 +345,7 @@ class LiveBroker:
                 "filled; its id is spent, a new decision needs a new order"
             )
         try:
-            self._book(oid, order.symbol, order.side, found, track.reference)
+            fill = self._book(oid, order.symbol, order.side, found, track.reference)
         except Exception as exc:  # filled, but its trades could not be read: ask again later
             track.owned, track.doubtful = False, True
             log.warning(
@@ -321,6 +355,8 @@ class LiveBroker:
             )
             return
         self._unsettled.pop(oid, None)
+        if order.purpose is OrderPurpose.ENTRY:
+            self.rails.bought(fill.qty * fill.price, fill.ts)
         filled, amount = float(found["filled"]), float(found.get("amount") or 0.0)
         if amount and filled < amount:
             log.warning(
@@ -380,6 +416,7 @@ def open_live_broker(
     api_secret: str,
     base_url: str | None = None,
     timeout_s: float = 5.0,
+    rails: NotionalRails | None = None,
 ) -> LiveBroker:
     """A ``LiveBroker`` on a fresh ccxt client with the account's key and secret."""
     exchange = open_exchange(
@@ -388,7 +425,7 @@ def open_live_broker(
         timeout_s=timeout_s,
         credentials={"apiKey": api_key, "secret": api_secret},
     )
-    return LiveBroker(exchange, symbols)
+    return LiveBroker(exchange, symbols, rails=rails)
 
 
 if TYPE_CHECKING:  # mypy proves the live runner can drive it like the paper broker

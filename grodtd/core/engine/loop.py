@@ -147,6 +147,12 @@ class Engine:
         self._snapshot = None
         self._locked_or_later(lambda: self._risk.report_stale_data(detail))
 
+    def report_account_mismatch(self, detail: str | None) -> None:
+        """The live reconciliation's verdict: what differs between the exchange's balances and
+        the positions (entries halt), or None once they agree (the halt clears)."""
+        self._snapshot = None
+        self._locked_or_later(lambda: self._risk.report_account_mismatch(detail))
+
     def _locked_or_later(self, command: Callable[[], None]) -> None:
         if self._lock.acquire(blocking=False):
             try:
