@@ -295,7 +295,12 @@ def _assemble(
         chores=chores,
     )
     lifecycle = Lifecycle()
-    control = DurableControl(engine, store.save_intent, recovered.intent)
+    control = DurableControl(
+        engine,
+        store.save_intent,
+        recovered.intent,
+        flatten=lambda why: runner.on_engine_thread(lambda: engine.flatten(why)),
+    )
     store_probe = StoreProbe(store.check_writable, max_age_s=_STORE_PROBE_SECONDS)
 
     view = LiveDaemonView(

@@ -97,7 +97,9 @@ def _since_ts(since: int | datetime | None) -> int | None:
     return since
 
 
-def _control_out(action: Literal["pause", "resume"], outcome: ControlOutcome) -> ControlOut:
+def _control_out(
+    action: Literal["pause", "resume", "flatten"], outcome: ControlOutcome
+) -> ControlOut:
     return ControlOut(
         action=action,
         accepted=True,
@@ -268,5 +270,18 @@ def _control_routes(control: OperatorControl, control_token: str | None) -> APIR
         """Allow entries again and clear latched kill switches."""
         reason = body.reason if body is not None else ""
         return _control_out("resume", control.resume(_actor(request, body), reason))
+
+    @router.post(
+        "/api/v1/control/flatten",
+        response_model=ControlOut,
+        responses=control_errors,
+        dependencies=[Depends(require_token)],
+        tags=["control"],
+    )
+    def flatten(request: Request, body: Annotated[ControlIn | None, Body()] = None) -> ControlOut:
+        """Pause entries (as pause does), then close every open position at market now, its
+        stop and target cancelled. Entries stay paused until a resume."""
+        reason = body.reason if body is not None else ""
+        return _control_out("flatten", control.flatten(_actor(request, body), reason))
 
     return router

@@ -12,11 +12,21 @@ import os
 import sys
 from collections.abc import Sequence
 
-from grodtd.cli import backtest, backup, check_config, download, healthcheck, restore, run, version
+from grodtd.cli import (
+    backtest,
+    backup,
+    check_config,
+    download,
+    flatten,
+    healthcheck,
+    restore,
+    run,
+    version,
+)
 from grodtd.cli.common import EXIT_CONFIG, EXIT_FATAL, EXIT_OK, Parser, print_problems
 
 # In the order `grodt --help` lists them; each module adds its own subcommand.
-COMMANDS = (run, backtest, download, check_config, healthcheck, version, backup, restore)
+COMMANDS = (run, flatten, backtest, download, check_config, healthcheck, version, backup, restore)
 
 __all__ = ["EXIT_CONFIG", "EXIT_FATAL", "EXIT_OK", "build_parser", "main"]
 

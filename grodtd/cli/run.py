@@ -7,7 +7,7 @@ import argparse
 from grodtd.cli.common import EXIT_CONFIG, EXIT_FATAL, Commands, load, print_problems
 
 
-def cmd_run(_: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     # Imported here so that `grodt healthcheck`, run every few seconds by Docker, stays light.
     import asyncio
 
@@ -26,6 +26,10 @@ def cmd_run(_: argparse.Namespace) -> int:
         log = structlog.stdlib.get_logger("grodtd.config")
         for warning in loaded.warnings:
             log.warning("configuration warning", detail=warning)
+    if args.check:
+        from grodtd.cli.run_check import check_venue
+
+        return check_venue(settings)
     try:
         return asyncio.run(run_daemon(settings))
     except (ConfigError, StoreError) as exc:
@@ -39,4 +43,10 @@ def cmd_run(_: argparse.Namespace) -> int:
 
 def register(commands: Commands) -> None:
     run = commands.add_parser("run", help="run the daemon (paper trading on the simulator)")
+    run.add_argument(
+        "--check",
+        action="store_true",
+        help="ask the exchange whether the keys, permissions and symbols can trade, then exit "
+        "(no order, no store)",
+    )
     run.set_defaults(handler=cmd_run)

@@ -52,6 +52,7 @@ class OrderPurpose(StrEnum):
     STOP = "stop"
     TARGET = "target"
     TREND_BREAK = "trend_break"
+    FLATTEN = "flatten"  # the operator closed every position (``grodt flatten``)
 
 
 class Regime(StrEnum):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 
@@ -31,9 +32,11 @@ class DurableControl:
         save: Callable[[OperatorIntent], None],
         intent: OperatorIntent,
         *,
+        flatten: Callable[[str], int] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._engine = engine
+        self._flatten = flatten
         self._save = save
         self._clock = clock
         self._lock = threading.Lock()
@@ -50,6 +53,20 @@ class DurableControl:
         return self._apply(
             OperatorIntent(False, int(self._clock()), by, reason), self._engine.resume
         )
+
+    def flatten(self, by: str, reason: str) -> ControlOutcome:
+        """Pause entries (durably, like ``pause``), then close every position at market."""
+        why = f"flatten: {reason}" if reason else "flatten"
+        outcome = self._apply(OperatorIntent(True, int(self._clock()), by, why), self._engine.pause)
+        if self._flatten is None:
+            raise RuntimeError("this daemon was built without a flatten")
+        sent = self._flatten(why)
+        log.warning("control_flatten", by=by, reason=reason, exits_sent=sent)
+        said = (
+            f"{sent} position(s) closing at market, their stops and targets cancelled; "
+            "entries stay paused until a resume"
+        )
+        return replace(outcome, detail=f"{said}. {outcome.detail}" if outcome.detail else said)
 
     def _apply(self, intent: OperatorIntent, obey: Callable[[], None]) -> ControlOutcome:
         # One command at a time, so the stored intent and the engine's never disagree.

@@ -43,6 +43,8 @@ _RECONCILE_LOOKBACK_MS = 3_600_000
 _OVERLAP_MS = 60_000
 # An entry's client order id ends with its purpose (``Desk``: strategy-symbol-ts-purpose).
 _ENTRY_SUFFIX = f"-{OrderPurpose.ENTRY.value}"
+# How many of the store's newest orders and fills a reconciliation reads.
+_RECENT = 2_000
 
 
 class ReconciledEngine(Protocol):
@@ -91,7 +93,16 @@ class Reconciler:
 
     def at_start(self) -> None:
         """The first reconciliation, before the first bar: what happened while we were away."""
+        self._count_leftovers()
         self._reconcile(while_down=True)
+
+    def _count_leftovers(self) -> None:
+        """The dust earlier exits left on the account, from the store's exits and their
+        fills (the stored order keeps the engine's quantity, the fill what executed)."""
+        executed = {f.client_order_id: f.qty for f in self._store.list_fills(_RECENT, 0).items}
+        for order in self._store.list_orders(_RECENT, 0).items:
+            if order.purpose is not OrderPurpose.ENTRY and order.client_order_id in executed:
+                self._broker.left_behind(order.symbol, order.qty, executed[order.client_order_id])
 
     def run(self) -> None:
         """A scheduled reconciliation (call it on the engine's thread, between bars)."""
@@ -100,18 +111,24 @@ class Reconciler:
     # -- one run -----------------------------------------------------------------------------
 
     def _since_ms(self, now_ms: int) -> int:
+        """Where the trades are looked for: the oldest open order, the previous run (a little
+        before it) or, the first time, an hour back; in the exchange's time, which is also
+        the bars' and so the orders' time."""
         opened = [o.created_ts * 1000 for o in self._engine.open_orders]
         previous = self._previous_ms
         start = previous - _OVERLAP_MS if previous is not None else now_ms - _RECONCILE_LOOKBACK_MS
         return min([start, *opened])
 
     def _reconcile(self, *, while_down: bool) -> None:
-        now_ms = int(self._clock() * 1000)
-        since_ms = self._since_ms(now_ms)
         open_ids = {o.client_order_id for o in self._engine.open_orders}
         try:
-            known = _order_ids_since(self._store, since_ms // 1000)
+            now_ms = self._broker.exchange_time_ms()
+            since_ms = self._since_ms(now_ms)
+            known = _recent_order_ids(self._store)
             report = self._broker.reconcile(since_ms, known=known)
+            # At start-up, the recovered orders' look-ups (the engine re-submits them) have
+            # queued what filled while the daemon was down too; later, only what this run found.
+            found = self._broker.pending_fills() if while_down else report.missed_fills
             self._engine.settle_fills()  # what was found is booked now, not with the next bar
             balances = self._broker.balances()
         except BrokerError as exc:
@@ -119,14 +136,15 @@ class Reconciler:
             log.warning("reconciliation failed; tried again later", error=str(exc))
             return
         self._previous_ms = now_ms
-        missed = [f for f in report.missed_fills if f.client_order_id in open_ids]
+        missed = [f for f in found if f.client_order_id in open_ids]
         self._tell(report, missed, while_down=while_down)
         mismatch = self._compare(balances, self._engine.snapshot())
         self.status.mismatch = mismatch
-        self.status.last_success = now_ms / 1000
+        self.status.last_success = self._clock()
         self.status.runs["mismatch" if mismatch else "clean"] += 1
         self._engine.report_account_mismatch(mismatch)
-        say = log.warning if mismatch or missed else log.info
+        # A clean scheduled run is routine: logged at debug, so a day is not 1,440 lines.
+        say = log.warning if mismatch or missed else log.info if while_down else log.debug
         say(
             "reconciled with the exchange",
             clean=mismatch is None and not missed and not report.foreign_orders,
@@ -179,7 +197,11 @@ class Reconciler:
             if self._broker.in_flight(symbol):
                 continue  # an order's outcome is not settled: judged at the next run
             base, _ = self._broker.venue.currencies(symbol)
-            expected = positions.get(symbol, 0.0) + pending.get(symbol, 0.0)
+            expected = (
+                positions.get(symbol, 0.0)
+                + pending.get(symbol, 0.0)
+                + self._broker.leftover.get(symbol, 0.0)
+            )
             held = balances.get(base, 0.0) - self._held_outside.get(base, 0.0)
             tolerance = self._broker.dust(symbol, self._broker.last_close(symbol)) + 1e-9
             if abs(held - expected) > tolerance:
@@ -196,16 +218,10 @@ class Reconciler:
         )
 
 
-def _order_ids_since(store: StoreReader, since_ts: int, page: int = 500) -> list[str]:
-    """The client ids of the store's orders created at or after ``since_ts`` (newest first)."""
-    ids: list[str] = []
-    offset = 0
-    while True:
-        orders = store.list_orders(page, offset).items
-        ids += [o.client_order_id for o in orders if o.created_ts >= since_ts]
-        if len(orders) < page or orders[-1].created_ts < since_ts:
-            return ids
-        offset += page
+def _recent_order_ids(store: StoreReader, limit: int = _RECENT) -> list[str]:
+    """The client ids of the store's newest orders: the ones an exchange order may belong to
+    (an id the broker does not recognise is reported as foreign, so more is harmless)."""
+    return [o.client_order_id for o in store.list_orders(limit, 0).items]
 
 
 def restore_rails(rails: NotionalRails, store: StoreReader, now_s: float | None = None) -> None:

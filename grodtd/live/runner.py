@@ -169,6 +169,13 @@ class LiveRunner:
             self._engine.catch_up(bar)  # history after an outage: no entry on it
         self.snapshot = self._engine.snapshot()
 
+    def on_engine_thread[T](self, work: Callable[[], T], timeout_s: float = 30.0) -> T:
+        """Run ``work`` on the engine's thread, between bars, and wait for its result (from
+        any thread but that one and the event loop's: the web's control handlers)."""
+        result = self._engine_thread.submit(work).result(timeout=timeout_s)
+        self.snapshot = self._engine.snapshot()
+        return result
+
     def stop(self) -> None:
         """Finish the bar in hand, then return from ``run``."""
         self._stop.set()

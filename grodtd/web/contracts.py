@@ -52,6 +52,10 @@ class OperatorControl(Protocol):
         """Allow entries again and clear latched kill switches (the operator has looked)."""
         ...
 
+    def flatten(self, by: str, reason: str) -> ControlOutcome:
+        """Pause entries, then close every open position at market now."""
+        ...
+
 
 class DaemonView(Protocol):
     def build_info(self) -> BuildInfo: ...

@@ -218,7 +218,7 @@ class ControlIn(_Out):
 
 
 class ControlOut(_Out):
-    action: Literal["pause", "resume"]
+    action: Literal["pause", "resume", "flatten"]
     accepted: bool = Field(description="Applied by the engine between bars, not instantly.")
     paused: bool
     durable: bool = Field(

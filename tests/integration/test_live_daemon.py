@@ -10,6 +10,7 @@ balances.
 from __future__ import annotations
 
 import signal
+import time
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
@@ -18,13 +19,12 @@ from pathlib import Path
 import pytest
 
 from grodtd.adapters.brokers.exchange_orders import exchange_client_id
-from tests.support.daemon import DaemonProcess, wait_for
+from tests.support.daemon import CONTROL_TOKEN, DaemonProcess, grodt, wait_for
 from tests.support.exchange import BinanceEmulator
+from tests.support.live import MARKETS, START_MS, live_env, store_fills
 
 pytestmark = pytest.mark.slow
 
-MARKETS = ["BTC/USD", "ETH/USD"]
-START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC: the generated market's start
 KILLS = 3
 
 
@@ -39,27 +39,6 @@ def emu() -> Iterator[BinanceEmulator]:
         balances={"USD": "100000"},
     ) as emulator:
         yield emulator
-
-
-def live_env(emu: BinanceEmulator, secrets: Path) -> dict[str, str]:
-    secrets.mkdir(exist_ok=True)
-    env = {
-        "GRODT_MARKET__SOURCE": "exchange",
-        "GRODT_MARKET__BASE_URL": emu.url,
-        "GRODT_MARKET__POLL_SECONDS": "0.05",
-        "GRODT_BROKER__MODE": "live",
-    }
-    for name, value in (("API_KEY", emu.api_key), ("API_SECRET", emu.api_secret)):
-        path = secrets / name.lower()
-        path.write_text(value + "\n")
-        path.chmod(0o600)
-        env[f"GRODT_EXCHANGE_{name}_FILE"] = str(path)
-    return env
-
-
-def store_fills(d: DaemonProcess) -> list[tuple[str, str, str, float]]:
-    rows = d.query("SELECT client_order_id, symbol, side, qty FROM fills ORDER BY ts")
-    return [(str(a), str(b), str(c), float(q)) for a, b, c, q in rows]
 
 
 def test_live_orders_reach_the_exchange_once_and_positions_equal_balances(
@@ -116,3 +95,62 @@ def test_live_orders_reach_the_exchange_once_and_positions_equal_balances(
     for base in ("BTC", "ETH"):
         free, locked = balances.get(base, (Decimal(0), Decimal(0)))
         assert float(free + locked) == pytest.approx(held.get(base, 0.0), abs=1e-9), base
+
+
+def test_flatten_pauses_entries_and_closes_every_position_on_the_exchange(
+    emu: BinanceEmulator, tmp_path: Path
+) -> None:
+    env = live_env(emu, tmp_path / "secrets")
+    d = DaemonProcess(tmp_path / "data", env=env).start()
+    try:
+        d.wait_ready(timeout=40)
+        wait_for(lambda: d.get("/api/v1/positions").json(), 60, 0.1, "an open position")
+        cli_env = {**env, "GRODT_WEB_PORT": str(d.web_port), "GRODT_CONTROL_TOKEN": CONTROL_TOKEN}
+        # Without the token, or with another one, nothing happens and the operator is told.
+        no_token = grodt("flatten", env={k: v for k, v in cli_env.items() if "TOKEN" not in k})
+        assert no_token.returncode == 2 and "GRODT_CONTROL_TOKEN_FILE" in no_token.stderr
+        wrong = grodt("flatten", env={**cli_env, "GRODT_CONTROL_TOKEN": "not-the-token"})
+        assert wrong.returncode == 1 and "401" in wrong.stderr, wrong.stderr
+        assert not d.get("/api/v1/status").json()["paused"]
+
+        done = grodt("flatten", "--reason", "end of the test", env=cli_env)
+        assert done.returncode == 0, done.stderr
+        assert "flatten accepted" in done.stdout and "closing at market" in done.stdout
+        status = d.get("/api/v1/status").json()
+        assert status["paused"] and status["pause"]["reason"] == "flatten: end of the test"
+        assert status["pause"]["by"].startswith("grodt flatten")
+        wait_for(lambda: not d.get("/api/v1/positions").json(), 10, 0.1, "no position")
+        exits = d.query("SELECT exit_reason FROM trades WHERE exit_reason = 'flatten'")
+        assert exits, "no trade closed by the flatten"
+        # The account holds nothing but dust of what GRODT bought, and no entry follows.
+        entries = len(d.query("SELECT 1 FROM orders WHERE purpose = 'entry'"))
+        time.sleep(2)
+        assert len(d.query("SELECT 1 FROM orders WHERE purpose = 'entry'")) == entries
+        for base in ("BTC", "ETH"):
+            free, locked = emu.balances().get(base, (Decimal(0), Decimal(0)))
+            assert float(free + locked) < 0.01, (base, free, locked)
+        assert d.stop(signal.SIGTERM) == 0
+    finally:
+        d.ensure_stopped()
+    # A daemon that is not running cannot flatten: said in one line, exit 1.
+    gone = grodt("flatten", env=cli_env)
+    assert gone.returncode == 1 and "no daemon answered" in gone.stderr
+
+
+def test_run_check_asks_the_exchange_and_trades_nothing(
+    emu: BinanceEmulator, tmp_path: Path
+) -> None:
+    env = {**live_env(emu, tmp_path / "secrets"), "GRODT_DATA_DIR": str(tmp_path / "data")}
+    ok = grodt("run", "--check", env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    lines = ok.stdout.splitlines()
+    assert lines[0].startswith("trading live")
+    assert any(line.startswith("ok   keys:") and "USD 100000" in line for line in lines)
+    assert any(line.startswith("ok   permissions: trading allowed") for line in lines)
+    assert emu.orders() == [] and not (tmp_path / "data" / "grodt.db").exists()
+
+    secret = Path(env["GRODT_EXCHANGE_API_SECRET_FILE"])
+    secret.write_text("not-the-secret\n")
+    refused = grodt("run", "--check", env=env)
+    assert refused.returncode == 1
+    assert "FAIL keys" in refused.stdout and "not-the-secret" not in refused.stdout + refused.stderr

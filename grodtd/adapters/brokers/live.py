@@ -110,6 +110,9 @@ class LiveBroker:
         self._filled: dict[str, str] = {}
         self._remember = remember_finished
         self._last_close: dict[str, float] = {}
+        # Per symbol, what exits left on the account under the venue's lot step: the engine
+        # closed those positions whole, the exchange would not take the dust.
+        self.leftover: dict[str, float] = {}
         self.rails = rails or NotionalRails()
         self._clock = clock
 
@@ -139,6 +142,7 @@ class LiveBroker:
                 self.rails.check(order, self._last_close.get(order.symbol), self._clock())
                 track = Tracked(self._checked(order), exchange_client_id(oid), None)
                 track.reference = self._last_close.get(order.symbol)
+                track.requested = order.qty
                 if order.kind is not OrderKind.MARKET:
                     self._watching.add(track)
                     return
@@ -211,6 +215,11 @@ class LiveBroker:
         with self._io:
             return self.venue.balances()
 
+    def exchange_time_ms(self) -> int:
+        """The exchange's clock (its trades and our orders' bars are in its time)."""
+        with self._io:
+            return int(self.venue.read("fetch_time", self.venue.exchange.fetch_time))
+
     def pending_fills(self) -> tuple[Fill, ...]:
         """Fills learnt but not yet taken by the engine (it takes them with the next bar)."""
         with self._fills_lock:
@@ -229,6 +238,13 @@ class LiveBroker:
             return 0.0
         by_notional = rules.min_notional / price if price and rules.min_notional else 0.0
         return max(rules.qty_step, rules.min_qty, by_notional)
+
+    def left_behind(self, symbol: str, requested: float, executed: float) -> None:
+        """An exit for ``requested`` executed ``executed``: a rest under the venue's minimum is
+        dust that stays on the account (a larger rest is a position, not dust)."""
+        rest = requested - executed
+        if 0.0 < rest <= self.dust(symbol, self._last_close.get(symbol)) + 1e-12:
+            self.leftover[symbol] = self.leftover.get(symbol, 0.0) + rest
 
     def last_close(self, symbol: str) -> float | None:
         with self._io:
@@ -357,6 +373,8 @@ class LiveBroker:
         self._unsettled.pop(oid, None)
         if order.purpose is OrderPurpose.ENTRY:
             self.rails.bought(fill.qty * fill.price, fill.ts)
+        else:
+            self.left_behind(order.symbol, track.requested, fill.qty)
         filled, amount = float(found["filled"]), float(found.get("amount") or 0.0)
         if amount and filled < amount:
             log.warning(

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from grodtd.core.models import Bar, Order, OrderKind, OrderPurpose, Side
 
-EXIT_PURPOSES = frozenset({OrderPurpose.STOP, OrderPurpose.TARGET, OrderPurpose.TREND_BREAK})
+EXIT_PURPOSES = frozenset(
+    {OrderPurpose.STOP, OrderPurpose.TARGET, OrderPurpose.TREND_BREAK, OrderPurpose.FLATTEN}
+)
 _INTRABAR_RANK = {OrderPurpose.STOP: 0}
 
 

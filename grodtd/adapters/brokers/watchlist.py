@@ -23,6 +23,7 @@ class Tracked:
     owned: bool = False  # the broker re-sends it (a triggered stop); else the engine decides
     doubtful: bool = False  # a send's outcome is unknown: the exchange may have it
     told_failed: bool = False  # submit raised for it: the engine may have given it up
+    requested: float = 0.0  # the engine's quantity, before the venue's lot step floored it
 
 
 class Watchlist:

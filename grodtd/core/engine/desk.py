@@ -146,7 +146,14 @@ class Desk:
         self._states[st.symbol] = st
         self._flow.add(order)
 
-    def exit_at_market(self, st: SymbolState, position: Position, reason: str, ts: int) -> None:
+    def exit_at_market(
+        self,
+        st: SymbolState,
+        position: Position,
+        reason: str,
+        ts: int,
+        purpose: OrderPurpose = OrderPurpose.TREND_BREAK,
+    ) -> None:
         """Close ``position`` at market for ``reason``; its protective orders are cancelled."""
         flow = self._flow
         flow.cancel(st.stop_id)
@@ -154,11 +161,11 @@ class Desk:
         st.stop_id = st.target_id = None
         long = position.qty > 0
         order = Order(
-            client_order_id=f"{position.strategy}-{st.symbol}-{ts}-trend_break",
+            client_order_id=f"{position.strategy}-{st.symbol}-{ts}-{purpose.value}",
             symbol=st.symbol,
             side=_SELL if long else _BUY,
             kind=OrderKind.MARKET,
-            purpose=OrderPurpose.TREND_BREAK,
+            purpose=purpose,
             qty=abs(position.qty),
             created_ts=ts,
             strategy=position.strategy,

@@ -41,6 +41,7 @@ from grodtd.core.models import (
     Bar,
     Fill,
     Order,
+    OrderPurpose,
     OrderStatus,
     Regime,
     Trade,
@@ -224,6 +225,29 @@ class Engine:
                 self._after_commit()
             self._outbox.extend(self._news.since_last(self._risk, ts))
             self._tell(self._outbox)
+
+    def flatten(self, reason: str) -> int:
+        """The operator's flatten: pause entries, then close every open position at market
+        now, its stop and target cancelled; a position whose exit is already on its way is
+        left to it. Returns how many exits were sent. Call it on the thread that drives the
+        engine (as ``settle_fills``); the pause is the operator's and lasts until a resume."""
+        with self._lock:
+            self._risk.pause()
+            ts = self._newest_ts()
+            self._snapshot = None
+            sent = 0
+            for position in self._pf.positions():
+                st = self._symbol_of(position.symbol)
+                if st.exit_id is None:
+                    self._desk.exit_at_market(st, position, reason, ts, OrderPurpose.FLATTEN)
+                    sent += 1
+            if self._store is not None:
+                self._commit(ts)
+            if self._flow.busy:
+                self._after_commit()
+            self._outbox.extend(self._news.since_last(self._risk, ts))
+            self._tell(self._outbox)
+            return sent
 
     def catch_up(self, bar: Bar) -> None:
         """``process`` for a bar that is already history when it arrives (after an outage of

@@ -206,3 +206,13 @@ class BinanceEmulator:
         """asset -> (free, locked)."""
         with self.state.lock:
             return self.state.ledger.snapshot()
+
+    def transfer(self, asset: str, amount: str | Decimal) -> None:
+        """Move ``amount`` of ``asset`` into (positive) or out of (negative) the account, as a
+        deposit, a withdrawal or a trade by another program would: no order explains it."""
+        change = Decimal(str(amount))
+        with self.state.lock:
+            if change >= 0:
+                self.state.ledger.credit(asset, change)
+            else:
+                self.state.ledger.spend(asset, -change)

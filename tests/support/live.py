@@ -1,0 +1,34 @@
+"""What the live-trading tests share: the emulator's markets and a live daemon's environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.daemon import DaemonProcess
+from tests.support.exchange import BinanceEmulator
+
+MARKETS = ["BTC/USD", "ETH/USD"]
+START_MS = 1_767_225_600_000  # 2026-01-01 00:00 UTC: the generated market's start
+
+
+def live_env(emu: BinanceEmulator, secrets: Path) -> dict[str, str]:
+    """``broker.mode: live`` on ``emu``, its key pair in secret files under ``secrets``."""
+    secrets.mkdir(exist_ok=True)
+    env = {
+        "GRODT_MARKET__SOURCE": "exchange",
+        "GRODT_MARKET__BASE_URL": emu.url,
+        "GRODT_MARKET__POLL_SECONDS": "0.05",
+        "GRODT_BROKER__MODE": "live",
+    }
+    for name, value in (("API_KEY", emu.api_key), ("API_SECRET", emu.api_secret)):
+        path = secrets / name.lower()
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+        env[f"GRODT_EXCHANGE_{name}_FILE"] = str(path)
+    return env
+
+
+def store_fills(d: DaemonProcess) -> list[tuple[str, str, str, float]]:
+    """(client order id, symbol, side, qty) of every fill in ``d``'s store, oldest first."""
+    rows = d.query("SELECT client_order_id, symbol, side, qty FROM fills ORDER BY ts")
+    return [(str(a), str(b), str(c), float(q)) for a, b, c, q in rows]
