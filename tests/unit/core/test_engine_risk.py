@@ -221,3 +221,39 @@ def test_equity_is_available_without_a_snapshot() -> None:
     snap = rig.engine.snapshot()
     assert rig.engine.equity() == snap.equity
     assert snap.equity == pytest.approx(snap.cash + pos.qty * mark)
+
+
+def test_an_account_mismatch_halts_entries_until_reconciliation_clears_it() -> None:
+    rig = Rig()
+    rig.engine.report_account_mismatch("BTC-USDT: the exchange holds 0.5 BTC, positions 0")
+    snap = rig.engine.snapshot()
+    assert HaltReason.KILL_SWITCH in dict(snap.halts)
+    assert dict(snap.kill_switches)[KillSwitchReason.ACCOUNT_MISMATCH].startswith("BTC-USDT")
+    # An operator's resume cannot clear it: only the account agreeing again does.
+    rig.engine.resume()
+    rig.run(rising(60))
+    assert not rig.broker.submits
+    rig.engine.report_account_mismatch(None)
+    assert HaltReason.KILL_SWITCH not in dict(rig.engine.snapshot().halts)
+    rig.run(rising(60, start=160.0, t0=rig.engine.snapshot().ts + 60))
+    assert rig.broker.submits
+
+
+def test_flatten_pauses_and_closes_every_position_at_market() -> None:
+    rig = Rig()
+    bars = open_position(rig)
+    assert held(rig)
+    sent = rig.engine.flatten("flatten: test")
+    assert sent == 1
+    flat = [o for o in rig.broker.submits if o.purpose is OrderPurpose.FLATTEN]
+    assert len(flat) == 1 and flat[0].side is Side.SELL and flat[0].qty == held(rig).qty
+    assert flat[0].client_order_id.endswith("-flatten")
+    # Its stop and target are cancelled; entries are paused until a resume.
+    assert {o.purpose for o in rig.broker.working.values()} == {OrderPurpose.FLATTEN}
+    assert rig.engine.snapshot().paused
+    rig.feed(after(bars[-1], 100.0, 101.0, 99.0, 100.0))
+    assert not rig.engine.snapshot().positions
+    (trade,) = rig.trades
+    assert trade.exit_reason is OrderPurpose.FLATTEN
+    # A second flatten with nothing open sends nothing.
+    assert rig.engine.flatten("flatten: again") == 0
