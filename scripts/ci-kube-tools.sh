@@ -50,7 +50,15 @@ if ! kubectl kustomize --help >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 fi
-say "$(kubectl version --client 2>/dev/null | tr '\n' ' ')"
+# The overlays use kustomize v5 (labels with includeTemplates); Debian bookworm's
+# kubernetes-client is 1.20 (kustomize v2) and cannot render them.
+version=$(kubectl version --client 2>/dev/null | tr '\n' ' ')
+say "$version"
+kustomize=$(echo "$version" | sed -nE 's/.*Kustomize Version: v([0-9]+).*/\1/p')
+if [ "${kustomize:-0}" -lt 5 ]; then
+    say "FAIL: kubectl's kustomize is older than v5: install kubectl 1.27 or newer"
+    exit 1
+fi
 
 # A venv of its own: reinstalled only when the pins changed.
 stamp=$venv/.requirements.sha256

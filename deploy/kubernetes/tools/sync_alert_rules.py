@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[3]
 SOURCE = ROOT / "docker" / "prometheus" / "alerts.yml"
 TARGET = ROOT / "deploy" / "kubernetes" / "base" / "shared" / "prometheusrule.yaml"
 HEADER = (
-    "# GENERATED from docker/prometheus/alerts.yml by deploy/kubernetes/tools/sync_alert_rules.py:\n"
+    "# GENERATED from docker/prometheus/alerts.yml by\n"
+    "# deploy/kubernetes/tools/sync_alert_rules.py:\n"
     "# edit that file (and alerts.test.yml), then run the script. Do not edit this one.\n"
 )
 
