@@ -15,40 +15,33 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
+from tests.support.kube import (
+    INSTALL,
+    KUBE,
+    OVERLAYS,
+    Doc,
+    bots,
+    container,
+    documents,
+    of_kind,
+    render,
+)
 from tests.support.tools import in_ci, require_tool, unavailable
 
-ROOT = Path(__file__).resolve().parents[2]
-KUBE = ROOT / "deploy" / "kubernetes"
-OVERLAYS = ("dev", "staging", "prod")
+ROOT = KUBE.parents[1]
 KUBE_TOOLS = ROOT / "build" / "kube-tools" / "bin"
-INSTALL = "run scripts/ci-kube-tools.sh (as root where kubectl is missing)"
 # Oldest and newest Kubernetes the manifests are validated against (StatefulSet PVC retention,
 # used here, is on by default from 1.27 on).
 KUBERNETES_VERSIONS = ("1.30", "1.37")
 # Every checkov skip the manifests may carry, with the overlays allowed to carry it; each must
 # also give its reason in the annotation itself.
 ALLOWED_SKIPS = {"CKV_K8S_43": set(OVERLAYS), "CKV_K8S_15": {"dev"}}
-
-Doc = dict[str, Any]
-
-
-def _kubectl() -> str:
-    kubectl = require_tool("kubectl", INSTALL)
-    out = subprocess.run([kubectl, "version", "--client"], capture_output=True, text=True).stdout
-    found = re.search(r"Kustomize Version: v(\d+)", out)
-    if found is None or int(found.group(1)) < 5:
-        unavailable(
-            f"kubectl's kustomize is older than v5 ({out.strip()!r}): install kubectl 1.27+"
-        )
-    return kubectl
 
 
 def _offline(command: list[str]) -> list[str]:
@@ -64,32 +57,12 @@ def _offline(command: list[str]) -> list[str]:
 @pytest.fixture(scope="module", params=OVERLAYS)
 def overlay(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Path, list[Doc]]]:
+) -> tuple[str, Path, list[Doc]]:
     name: str = request.param
-    done = subprocess.run(
-        [_kubectl(), "kustomize", str(KUBE / "overlays" / name)], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr.strip() == "", f"kustomize warned: {done.stderr}"
+    text = render(name)
     path = tmp_path_factory.mktemp(f"k8s-{name}") / f"{name}.yaml"
-    path.write_text(done.stdout, encoding="utf-8")
-    docs = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
-    yield name, path, docs
-
-
-def _kind(docs: list[Doc], kind: str) -> list[Doc]:
-    return [doc for doc in docs if doc["kind"] == kind]
-
-
-def _bots(docs: list[Doc]) -> list[Doc]:
-    bots = _kind(docs, "StatefulSet")
-    assert bots, "an overlay without a bot"
-    return bots
-
-
-def _container(bot: Doc) -> Doc:
-    (container,) = bot["spec"]["template"]["spec"]["containers"]
-    return container
+    path.write_text(text, encoding="utf-8")
+    return name, path, documents(text)
 
 
 # -- the tools ---------------------------------------------------------------------------------
@@ -123,7 +96,7 @@ def test_custom_resources_match_their_schemas(overlay: tuple[str, Path, list[Doc
     _, _, docs = overlay
     for kind in ("ServiceMonitor", "PrometheusRule"):
         schema = yaml.safe_load((KUBE / "schemas" / f"{kind.lower()}.schema.yaml").read_text())
-        (doc,) = _kind(docs, kind)
+        (doc,) = of_kind(docs, kind)
         jsonschema.validate(doc, schema)
         # The schema is strict: a misspelt field is an error, not a field the server drops.
         misspelt = json.loads(json.dumps(doc))
@@ -172,11 +145,11 @@ def test_every_bot_is_a_single_replica_that_never_overlaps_itself(
     overlay: tuple[str, Path, list[Doc]],
 ) -> None:
     _, _, docs = overlay
-    assert not _kind(docs, "HorizontalPodAutoscaler") and not _kind(docs, "ReplicaSet")
-    for deployment in _kind(docs, "Deployment"):
+    assert not of_kind(docs, "HorizontalPodAutoscaler") and not of_kind(docs, "ReplicaSet")
+    for deployment in of_kind(docs, "Deployment"):
         assert deployment["spec"]["replicas"] == 1
         assert deployment["spec"]["strategy"] == {"type": "Recreate"}
-    for bot in _bots(docs):
+    for bot in bots(docs):
         spec = bot["spec"]
         assert spec["replicas"] == 1
         assert spec.get("podManagementPolicy", "OrderedReady") == "OrderedReady"
@@ -188,42 +161,42 @@ def test_a_fleet_is_bots_with_their_own_pods_accounts_and_volumes(
     overlay: tuple[str, Path, list[Doc]],
 ) -> None:
     name, _, docs = overlay
-    bots = _bots(docs)
+    fleet = bots(docs)
     if name == "prod":
-        assert len(bots) >= 2, "prod shows the fleet: several singleton bots"
-    pod_labels = [bot["spec"]["template"]["metadata"]["labels"] for bot in bots]
-    for bot in bots:
+        assert len(fleet) >= 2, "prod shows the fleet: several singleton bots"
+    pod_labels = [bot["spec"]["template"]["metadata"]["labels"] for bot in fleet]
+    for bot in fleet:
         selector = bot["spec"]["selector"]["matchLabels"]
         matched = [labels for labels in pod_labels if selector.items() <= labels.items()]
         assert len(matched) == 1, f"{bot['metadata']['name']} selects another bot's pods"
     secrets = {
         volume["secret"]["secretName"]
-        for bot in bots
+        for bot in fleet
         for volume in bot["spec"]["template"]["spec"]["volumes"]
         if "secret" in volume
     }
-    assert len(secrets) == len(bots), "two bots share one account's Secret"
-    names = {bot["metadata"]["name"] for bot in bots}
-    assert len(names) == len(bots)
+    assert len(secrets) == len(fleet), "two bots share one account's Secret"
+    names = {bot["metadata"]["name"] for bot in fleet}
+    assert len(names) == len(fleet)
 
 
 def test_prod_guards_each_bot_with_a_disruption_budget_and_a_named_store(
     overlay: tuple[str, Path, list[Doc]],
 ) -> None:
     name, _, docs = overlay
-    budgets = _kind(docs, "PodDisruptionBudget")
+    budgets = of_kind(docs, "PodDisruptionBudget")
     if name != "prod":
         assert budgets == []
         return
-    bots = _bots(docs)
-    assert len(budgets) == len(bots)
-    for bot in bots:
+    fleet = bots(docs)
+    assert len(budgets) == len(fleet)
+    for bot in fleet:
         labels = bot["spec"]["template"]["metadata"]["labels"]
         guarding = [
             b for b in budgets if b["spec"]["selector"]["matchLabels"].items() <= labels.items()
         ]
         assert len(guarding) == 1 and guarding[0]["spec"]["maxUnavailable"] == 0
-        env = {e["name"]: e["value"] for e in _container(bot)["env"]}
+        env = {e["name"]: e["value"] for e in container(bot)["env"]}
         assert env["GRODT_DATABASE_URL_FILE"] == "/run/secrets/grodt_database_url"
 
 
@@ -237,23 +210,23 @@ def test_probes_follow_the_health_and_readiness_contract(
     heartbeat = yaml.safe_load((ROOT / "configs" / "settings.yaml").read_text())["health"][
         "heartbeat_timeout_seconds"
     ]
-    for bot in _bots(docs):
-        container = _container(bot)
-        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    for bot in bots(docs):
+        main = container(bot)
+        ports = {p["name"]: p["containerPort"] for p in main["ports"]}
         assert ports == {"web": 8000, "metrics": 9090}
-        env = {e["name"]: e["value"] for e in container["env"]}
+        env = {e["name"]: e["value"] for e in main["env"]}
         assert env["GRODT_ENV"] == name
         for probe, path in (
             ("startupProbe", "/health"),
             ("livenessProbe", "/health"),
             ("readinessProbe", "/ready"),
         ):
-            get = container[probe]["httpGet"]
+            get = main[probe]["httpGet"]
             assert (get["path"], ports[get["port"]]) == (path, 8000), probe
-        live = container["livenessProbe"]
+        live = main["livenessProbe"]
         # A restart only after the engine heartbeat has certainly gone stale, never on one miss.
         assert live["periodSeconds"] * live["failureThreshold"] > heartbeat
-        start = container["startupProbe"]
+        start = main["startupProbe"]
         assert start["periodSeconds"] * start["failureThreshold"] >= 60
 
 
@@ -265,9 +238,9 @@ def test_pods_meet_the_restricted_pod_security_profile(
     user = re.search(r"^USER (\d+)", dockerfile, re.M)
     assert user is not None, "docker/Dockerfile names no numeric USER"
     image_uid = int(user.group(1))
-    (namespace,) = _kind(docs, "Namespace")
+    (namespace,) = of_kind(docs, "Namespace")
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    for bot in _bots(docs):
+    for bot in bots(docs):
         pod = bot["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] == image_uid
@@ -275,13 +248,13 @@ def test_pods_meet_the_restricted_pod_security_profile(
         assert pod["automountServiceAccountToken"] is False
         assert not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC"))
         assert not any("hostPath" in v for v in pod["volumes"])
-        context = _container(bot)["securityContext"]
+        context = container(bot)["securityContext"]
         assert context["readOnlyRootFilesystem"] is True
         assert context["allowPrivilegeEscalation"] is False
         assert context["capabilities"] == {"drop": ["ALL"]}
         assert context["seccompProfile"] == {"type": "RuntimeDefault"}
         # Writable: the data directory and /tmp, as in the image (IMG-8); secrets read-only.
-        mounts = {m["mountPath"]: m.get("readOnly", False) for m in _container(bot)["volumeMounts"]}
+        mounts = {m["mountPath"]: m.get("readOnly", False) for m in container(bot)["volumeMounts"]}
         assert mounts == {"/data": False, "/tmp": False, "/run/secrets": True}
 
 
@@ -290,7 +263,7 @@ def test_the_grace_period_outlasts_the_drain(overlay: tuple[str, Path, list[Doc]
     drain = yaml.safe_load((ROOT / "configs" / "settings.yaml").read_text())["shutdown"][
         "drain_timeout_seconds"
     ]
-    for bot in _bots(docs):
+    for bot in bots(docs):
         assert bot["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= drain + 10
 
 
@@ -298,10 +271,10 @@ def test_secrets_reach_the_pod_only_as_files_and_are_never_in_the_manifests(
     overlay: tuple[str, Path, list[Doc]],
 ) -> None:
     _, path, docs = overlay
-    assert _kind(docs, "Secret") == [] and _kind(docs, "ConfigMap") == []
+    assert of_kind(docs, "Secret") == [] and of_kind(docs, "ConfigMap") == []
     secret_names = ("TOKEN", "SECRET", "PASSWORD", "API_KEY", "DATABASE_URL")
-    for bot in _bots(docs):
-        for env in _container(bot).get("env", []):
+    for bot in bots(docs):
+        for env in container(bot).get("env", []):
             if any(word in env["name"] for word in secret_names):
                 assert env["name"].endswith("_FILE") and env["value"].startswith("/run/secrets/")
         (volume,) = [v for v in bot["spec"]["template"]["spec"]["volumes"] if "secret" in v]
@@ -315,8 +288,8 @@ def test_secrets_reach_the_pod_only_as_files_and_are_never_in_the_manifests(
 
 def test_only_prometheus_reaches_the_metrics_port(overlay: tuple[str, Path, list[Doc]]) -> None:
     _, _, docs = overlay
-    (policy,) = _kind(docs, "NetworkPolicy")
-    for bot in _bots(docs):
+    (policy,) = of_kind(docs, "NetworkPolicy")
+    for bot in bots(docs):
         labels = bot["spec"]["template"]["metadata"]["labels"]
         assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
     assert "Ingress" in policy["spec"]["policyTypes"]
@@ -343,9 +316,9 @@ def test_the_service_monitor_scrapes_every_bot_as_job_grodt(
     overlay: tuple[str, Path, list[Doc]],
 ) -> None:
     _, _, docs = overlay
-    (monitor,) = _kind(docs, "ServiceMonitor")
-    services = _kind(docs, "Service")
-    assert len(services) == len(_bots(docs))
+    (monitor,) = of_kind(docs, "ServiceMonitor")
+    services = of_kind(docs, "Service")
+    assert len(services) == len(bots(docs))
     selector = monitor["spec"]["selector"]["matchLabels"]
     for service in services:
         assert selector.items() <= service["metadata"]["labels"].items()
@@ -353,7 +326,7 @@ def test_the_service_monitor_scrapes_every_bot_as_job_grodt(
         assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == "grodt"
         port_names = {p["name"] for p in service["spec"]["ports"]}
         assert {e["port"] for e in monitor["spec"]["endpoints"]} <= port_names
-    for bot in _bots(docs):
+    for bot in bots(docs):
         assert bot["spec"]["serviceName"] in {s["metadata"]["name"] for s in services}
 
 
@@ -361,7 +334,7 @@ def test_the_prometheus_rule_carries_the_compose_alert_rules(
     overlay: tuple[str, Path, list[Doc]], tmp_path: Path
 ) -> None:
     _, _, docs = overlay
-    (rule,) = _kind(docs, "PrometheusRule")
+    (rule,) = of_kind(docs, "PrometheusRule")
     compose = yaml.safe_load((ROOT / "docker" / "prometheus" / "alerts.yml").read_text())
     assert rule["spec"]["groups"] == compose["groups"]
     # The job the ServiceMonitor's jobLabel produces (test_the_service_monitor_*).
