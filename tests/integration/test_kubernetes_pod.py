@@ -146,9 +146,12 @@ def _get(port: int, path: str) -> int:
 
 
 def _post(port: int, path: str, token: str | None) -> int:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    body = json.dumps({"by": "test_kubernetes_pod", "reason": "token from the Secret"}).encode()
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=b"{}", headers=headers, method="POST"
+        f"http://127.0.0.1:{port}{path}", data=body, headers=headers, method="POST"
     )
     try:
         with urllib.request.urlopen(request, timeout=3) as response:
