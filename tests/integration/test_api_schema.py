@@ -74,6 +74,7 @@ def test_fuzzing_whole_api_without_token_finds_nothing(base_url: str, tmp_path: 
     assert result["errors"] == []
     # Without a token every control call was refused, which schemathesis reports as such.
     assert sorted(result["warnings"]["missing_auth"]) == [
+        "POST /api/v1/control/flatten",
         "POST /api/v1/control/pause",
         "POST /api/v1/control/resume",
     ]
@@ -99,7 +100,9 @@ def test_fuzzing_control_with_token_conforms(
     assert len(daemon.calls) > calls_before
 
 
-@pytest.mark.parametrize("path", ["/api/v1/control/pause", "/api/v1/control/resume"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/control/pause", "/api/v1/control/resume", "/api/v1/control/flatten"]
+)
 @pytest.mark.parametrize(
     "headers",
     [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}],

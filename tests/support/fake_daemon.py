@@ -186,6 +186,11 @@ class FakeDaemon:
         self.state = replace(self.state, paused=False, halts=(), kill_switches=())
         return ControlOutcome(self.operator, durable=True)
 
+    def flatten(self, by: str, reason: str) -> ControlOutcome:
+        outcome = self.pause(by, f"flatten: {reason}" if reason else "flatten")
+        self.calls[-1] = "flatten"
+        return replace(outcome, detail="0 position(s) closing at market")
+
 
 def populated_daemon() -> FakeDaemon:
     daemon = FakeDaemon()
