@@ -319,6 +319,14 @@ class Settings(Section):
         mode = (("broker", "mode"),)
         if self.market.source != "exchange":
             return [(mode, "is live but market.source is not exchange: live orders need one")]
+        if self.strategies.s1_trend.allow_short:
+            return [
+                (
+                    (("strategies", "s1_trend", "allow_short"),),
+                    "is true but live orders go to a spot account, which cannot sell what it "
+                    "does not hold: set it to false, or broker.mode: paper",
+                )
+            ]
         if (keys[0] is None) != (keys[1] is None):
             return [
                 (

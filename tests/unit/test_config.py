@@ -686,3 +686,17 @@ def test_live_without_keys_in_prod_or_without_an_exchange_is_a_config_error(
         **_exchange_keys(workdir, secret=False),
     )
     assert "only one of the API key files" in found
+
+
+def test_live_with_shorts_allowed_is_a_config_error_naming_the_strategy_key(
+    workdir: Path,
+) -> None:
+    (found,) = problems(
+        workdir,
+        GRODT_BROKER__MODE="live",
+        GRODT_MARKET__SOURCE="exchange",
+        GRODT_STRATEGIES__S1_TREND__ALLOW_SHORT="true",
+        **_exchange_keys(workdir),
+    )
+    assert "strategies.s1_trend.allow_short: is true but live orders go to a spot account" in found
+    assert found.startswith("environment variable GRODT_STRATEGIES__S1_TREND__ALLOW_SHORT")
