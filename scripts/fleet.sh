@@ -105,7 +105,7 @@ postgres_sql() {
     local id
     id=$(container_of "${stack}_postgres")
     [ -n "$id" ] || die "PostgreSQL of stack $stack is not running: scripts/fleet.sh deploy"
-    "$docker_bin" exec -i -u postgres "$id" psql -q -X -v ON_ERROR_STOP=1 -h /run/postgresql "$@"
+    "$docker_bin" exec -i -u postgres "$id" psql -q -X -v ON_ERROR_STOP=1 -h /tmp "$@"
 }
 
 # A role and a database per bot, named alike: pg_hba's `sameuser` lets each role reach its
@@ -204,7 +204,7 @@ backup() {
         local id
         id=$(container_of "${stack}_postgres")
         [ -n "$id" ] || die "PostgreSQL of stack $stack is not running"
-        "$docker_bin" exec -u postgres "$id" pg_dump -h /run/postgresql -Fc "$role" >"$dir/$name-$stamp.dump.partial" \
+        "$docker_bin" exec -u postgres "$id" pg_dump -h /tmp -Fc "$role" >"$dir/$name-$stamp.dump.partial" \
             || { rm -f "$dir/$name-$stamp.dump.partial"; die "backup of $name ($role) failed"; }
         mv "$dir/$name-$stamp.dump.partial" "$dir/$name-$stamp.dump"
         say "backup of $name written to $dir/$name-$stamp.dump"
@@ -228,8 +228,8 @@ build() {
 build_bot_image() {
     local from=$1 tag=$2 context uv pyver machine platforms=()
     context=$(mktemp -d)
-    trap 'rm -rf "$context"' RETURN
     mkdir "$context/wheels"
+    cp docker/fleet/install_wheels.py "$context/"
     uv=$(scripts/bootstrap.sh --uv)
     # shellcheck disable=SC2086  # "python -m uv" may be two words.
     $uv export --frozen --no-dev --no-emit-project --extra postgres --format requirements-txt --quiet \
@@ -239,10 +239,19 @@ build_bot_image() {
         'import platform, sys; print("%d%d" % sys.version_info[:2], platform.machine())')
     for tag_glibc in 2_28 2_17; do platforms+=(--platform "manylinux_${tag_glibc}_${machine}"); done
     platforms+=(--platform "manylinux2014_${machine}")
-    "$python_bin" -m pip download --quiet --no-deps --only-binary=:all: --implementation cp \
+    local pip=""
+    for candidate in "${PIP_PYTHON:-}" python3.13 python3.12 python3; do
+        [ -n "$candidate" ] && command -v "$candidate" >/dev/null && "$candidate" -m pip --version >/dev/null 2>&1 \
+            && { pip=$candidate; break; }
+    done
+    [ -n "$pip" ] || die "no Python with pip on this host to download the PostgreSQL driver: set PIP_PYTHON"
+    # The host's pip downloads (the host's network and CA); the build itself reaches no index.
+    "$pip" -m pip download --quiet --no-deps --only-binary=:all: --implementation cp \
         --python-version "$pyver" --abi "cp$pyver" --abi none "${platforms[@]}" \
         --require-hashes -r "$context/wheels/requirements.txt" -d "$context/wheels" >&2
-    "$docker_bin" build -q -f docker/fleet/Dockerfile --build-arg "GRODT_IMAGE=$from" -t "$tag" "$context" >/dev/null
+    "$docker_bin" build -q -f docker/fleet/Dockerfile --build-arg "GRODT_IMAGE=$from" -t "$tag" "$context" >/dev/null \
+        || { rm -rf "$context"; die "building $tag failed"; }
+    rm -rf "$context"
 }
 
 case "$command" in

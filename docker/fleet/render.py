@@ -113,6 +113,9 @@ def hardened(memory: str, cpus: str) -> dict[str, Any]:
         "deploy": {
             "mode": "replicated",
             "replicas": 1,
+            # DNS names the one task directly: no virtual IP to balance over a single replica,
+            # and none of the IPVS load balancer, which nested or locked-down hosts lack.
+            "endpoint_mode": "dnsrr",
             "restart_policy": {"condition": "on-failure", "delay": "5s", "max_attempts": 5, "window": "120s"},
             "update_config": {**one_at_a_time, "failure_action": "rollback", "monitor": "20s", "max_failure_ratio": 0},
             "rollback_config": {**one_at_a_time, "failure_action": "pause", "monitor": "20s"},
@@ -160,8 +163,8 @@ def postgres_service(fleet: dict[str, Any]) -> dict[str, Any]:
             "image": fleet["postgres_image"],
             "volumes": [
                 {"type": "volume", "source": "postgres-data", "target": "/var/lib/postgresql/data"},
+                # The server's socket lives here too: the root file system is read-only.
                 tmpfs("/tmp", 64 << 20),
-                tmpfs("/run/postgresql", 1 << 20),
             ],
             "stop_grace_period": "60s",
         }

@@ -3,7 +3,7 @@
 # server in the foreground (SIGINT from `docker stop` is its "fast shutdown").
 #
 # Authentication is the isolation between bots: the superuser only through the local socket
-# (peer: `docker exec` as postgres, which is how scripts/fleet.sh creates the bots' roles),
+# (peer, socket in /tmp: `docker exec` as postgres, which is how scripts/fleet.sh creates the bots' roles),
 # and over the network each role may only reach the database of its own name (`sameuser`),
 # with a password (SCRAM). So a bot that has its own secret cannot read another bot's trades.
 set -eu
@@ -24,7 +24,7 @@ fi
 
 exec "$bin/postgres" -D "$PGDATA" \
     -c listen_addresses='*' \
-    -c unix_socket_directories=/run/postgresql \
+    -c unix_socket_directories=/tmp \
     -c password_encryption=scram-sha-256 \
     -c log_destination=stderr \
     -c log_line_prefix='%m [%p] %q%u@%d '
