@@ -22,11 +22,17 @@ def main(requirements: str, target: str, *wheels: str) -> int:
     for wheel in wheels:
         digest = hashlib.sha256(Path(wheel).read_bytes()).hexdigest()
         if digest not in allowed:
-            print(f"install_wheels: {wheel} (sha256 {digest}) is not in {requirements}", file=sys.stderr)
+            print(
+                f"install_wheels: {wheel} (sha256 {digest}) is not in {requirements}",
+                file=sys.stderr,
+            )
             return 1
         with zipfile.ZipFile(wheel) as archive:
             if any(".data/" in name for name in archive.namelist()):
-                print(f"install_wheels: {wheel} has a .data directory: install it with pip", file=sys.stderr)
+                print(
+                    f"install_wheels: {wheel} has a .data directory: install it with pip",
+                    file=sys.stderr,
+                )
                 return 1
     for wheel in wheels:
         with zipfile.ZipFile(wheel) as archive:

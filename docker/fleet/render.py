@@ -51,28 +51,45 @@ def load_fleet(path: Path, env: dict[str, str]) -> dict[str, Any]:
     except (OSError, yaml.YAMLError) as exc:
         raise FleetError(f"{path}: cannot read the fleet file ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("bots"), dict) or not data["bots"]:
-        raise FleetError(f"{path}: bots: give at least one bot, e.g. bots: {{alpha: {{overlay: alpha.yaml}}}}")
+        raise FleetError(
+            f"{path}: bots: give at least one bot, e.g. bots: {{alpha: {{overlay: alpha.yaml}}}}"
+        )
     fleet = {**DEFAULTS, **{k: v for k, v in data.items() if k != "bots"}}
     # The environment wins, so a test or a one-off upgrade needs no edited copy of the file.
     for key in DEFAULTS:
         fleet[key] = env.get(f"FLEET_{key.upper()}", fleet[key])
     unknown = set(fleet) - set(DEFAULTS)
     if unknown:
-        raise FleetError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}: allowed are bots, {', '.join(DEFAULTS)}")
+        raise FleetError(
+            f"{path}: unknown key(s) {', '.join(sorted(unknown))}: "
+            f"allowed are bots, {', '.join(DEFAULTS)}"
+        )
     if not STACK_NAME.match(str(fleet["stack"])):
-        raise FleetError(f"{path}: stack: {fleet['stack']!r} must be lower-case letters, digits and '-'")
+        raise FleetError(
+            f"{path}: stack: {fleet['stack']!r} must be lower-case letters, digits and '-'"
+        )
     bots = {}
     for name, spec in data["bots"].items():
         if not BOT_NAME.match(str(name)):
-            raise FleetError(f"{path}: bots.{name}: a bot name is lower-case letters, digits and '-', at most 31 characters")
+            raise FleetError(
+                f"{path}: bots.{name}: a bot name is lower-case letters, digits and '-', "
+                "at most 31 characters"
+            )
         if not isinstance(spec, dict) or "overlay" not in spec:
-            raise FleetError(f"{path}: bots.{name}: give its config overlay, e.g. overlay: {name}.yaml")
+            raise FleetError(
+                f"{path}: bots.{name}: give its config overlay, e.g. overlay: {name}.yaml"
+            )
         overlay = (path.parent / str(spec["overlay"])).resolve()
         if not overlay.is_file():
-            raise FleetError(f"{path}: bots.{name}.overlay: {overlay} does not exist: create it or fix the path")
+            raise FleetError(
+                f"{path}: bots.{name}.overlay: {overlay} does not exist: create it or fix the path"
+            )
         extra = set(spec) - {"overlay"}
         if extra:
-            raise FleetError(f"{path}: bots.{name}: unknown key(s) {', '.join(sorted(extra))}: only overlay is allowed")
+            raise FleetError(
+                f"{path}: bots.{name}: unknown key(s) {', '.join(sorted(extra))}: "
+                "only overlay is allowed"
+            )
         bots[str(name)] = {"overlay": overlay, "role": "bot_" + str(name).replace("-", "_")}
     fleet["bots"] = bots
     return fleet
@@ -91,7 +108,9 @@ def ensure_secrets(directory: Path, role: str) -> dict[str, Path]:
         if not files[name].is_file():
             write_private(files[name], secrets.token_hex(24))
     password = files["db_password"].read_text().strip()
-    write_private(files["database_url"], f"postgresql+psycopg://{role}:{password}@postgres:5432/{role}")
+    write_private(
+        files["database_url"], f"postgresql+psycopg://{role}:{password}@postgres:5432/{role}"
+    )
     return files
 
 
@@ -116,8 +135,18 @@ def hardened(memory: str, cpus: str) -> dict[str, Any]:
             # DNS names the one task directly: no virtual IP to balance over a single replica,
             # and none of the IPVS load balancer, which nested or locked-down hosts lack.
             "endpoint_mode": "dnsrr",
-            "restart_policy": {"condition": "on-failure", "delay": "5s", "max_attempts": 5, "window": "120s"},
-            "update_config": {**one_at_a_time, "failure_action": "rollback", "monitor": "20s", "max_failure_ratio": 0},
+            "restart_policy": {
+                "condition": "on-failure",
+                "delay": "5s",
+                "max_attempts": 5,
+                "window": "120s",
+            },
+            "update_config": {
+                **one_at_a_time,
+                "failure_action": "rollback",
+                "monitor": "20s",
+                "max_failure_ratio": 0,
+            },
             "rollback_config": {**one_at_a_time, "failure_action": "pause", "monitor": "20s"},
             "resources": {"limits": {"memory": memory, "cpus": cpus}},
         },
@@ -142,13 +171,34 @@ def bot_service(fleet: dict[str, Any], name: str, bot: dict[str, Any]) -> dict[s
                 "GRODT_CONFIG_OVERLAYS": "docker,bot",
                 "GRODT_DATA_DIR": "/data",
             },
-            "configs": [{"source": f"{name}_overlay", "target": "/opt/grodt/configs/bot.yaml", "mode": 0o444}],
+            "configs": [
+                {
+                    "source": f"{name}_overlay",
+                    "target": "/opt/grodt/configs/bot.yaml",
+                    "mode": 0o444,
+                }
+            ],
             # /run/secrets/grodt_<name> is where the daemon looks for each secret by default.
             "secrets": [
-                {"source": f"{name}_database_url", "target": "grodt_database_url", "uid": "10001", "gid": "0", "mode": 0o400},
-                {"source": f"{name}_control_token", "target": "grodt_control_token", "uid": "10001", "gid": "0", "mode": 0o400},
+                {
+                    "source": f"{name}_database_url",
+                    "target": "grodt_database_url",
+                    "uid": "10001",
+                    "gid": "0",
+                    "mode": 0o400,
+                },
+                {
+                    "source": f"{name}_control_token",
+                    "target": "grodt_control_token",
+                    "uid": "10001",
+                    "gid": "0",
+                    "mode": 0o400,
+                },
             ],
-            "volumes": [{"type": "volume", "source": f"{name}-data", "target": "/data"}, tmpfs("/tmp", 16 << 20)],
+            "volumes": [
+                {"type": "volume", "source": f"{name}-data", "target": "/data"},
+                tmpfs("/tmp", 16 << 20),
+            ],
             # The daemon drains in under 5 s; 20 s leaves room on a loaded host before SIGKILL.
             "stop_grace_period": "20s",
         }
@@ -185,10 +235,21 @@ def prometheus_service(fleet: dict[str, Any]) -> dict[str, Any]:
                 "--web.listen-address=:9090",
             ],
             "configs": [
-                {"source": "prometheus_config", "target": "/etc/prometheus/prometheus.yml", "mode": 0o444},
-                {"source": "prometheus_alerts", "target": "/etc/prometheus/alerts.yml", "mode": 0o444},
+                {
+                    "source": "prometheus_config",
+                    "target": "/etc/prometheus/prometheus.yml",
+                    "mode": 0o444,
+                },
+                {
+                    "source": "prometheus_alerts",
+                    "target": "/etc/prometheus/alerts.yml",
+                    "mode": 0o444,
+                },
             ],
-            "volumes": [{"type": "volume", "source": "prometheus-data", "target": "/prometheus"}, tmpfs("/tmp", 16 << 20)],
+            "volumes": [
+                {"type": "volume", "source": "prometheus-data", "target": "/prometheus"},
+                tmpfs("/tmp", 16 << 20),
+            ],
             "stop_grace_period": "30s",
         }
     )
@@ -201,7 +262,8 @@ def prometheus_config(fleet: dict[str, Any]) -> dict[str, Any]:
     config = copy.deepcopy(yaml.safe_load(PROMETHEUS_TEMPLATE.read_text()))
     job = next(j for j in config["scrape_configs"] if j["job_name"] == "grodt")
     job["static_configs"] = [
-        {"targets": [f"{name}:9090"], "labels": {"bot": name, "service": name}} for name in fleet["bots"]
+        {"targets": [f"{name}:9090"], "labels": {"bot": name, "service": name}}
+        for name in fleet["bots"]
     ]
     return config
 
@@ -221,16 +283,31 @@ def render(fleet: dict[str, Any], state: Path, infra_only: bool) -> dict[str, An
             services[name] = bot_service(fleet, name, bot)
             # Swarm configs and secrets cannot change in place: a content hash in the name makes
             # an edited overlay a new config, which the next deploy rolls out like an image.
-            configs[f"{name}_overlay"] = {"name": f"{stack}_{name}_overlay_{digest(bot['overlay'])}", "file": str(bot["overlay"])}
+            configs[f"{name}_overlay"] = {
+                "name": f"{stack}_{name}_overlay_{digest(bot['overlay'])}",
+                "file": str(bot["overlay"]),
+            }
             for secret in ("database_url", "control_token"):
-                secrets_[f"{name}_{secret}"] = {"name": f"{stack}_{name}_{secret}_{digest(files[secret])}", "file": str(files[secret])}
+                secrets_[f"{name}_{secret}"] = {
+                    "name": f"{stack}_{name}_{secret}_{digest(files[secret])}",
+                    "file": str(files[secret]),
+                }
             volumes[f"{name}-data"] = {}
     if not infra_only:
         prometheus_file = state / "prometheus.yml"
-        prometheus_file.write_text("# Rendered by docker/fleet/render.py; edit the fleet file instead.\n" + yaml.safe_dump(prometheus_config(fleet), sort_keys=False))
+        prometheus_file.write_text(
+            "# Rendered by docker/fleet/render.py; edit the fleet file instead.\n"
+            + yaml.safe_dump(prometheus_config(fleet), sort_keys=False)
+        )
         services["prometheus"] = prometheus_service(fleet)
-        configs["prometheus_config"] = {"name": f"{stack}_prometheus_{digest(prometheus_file)}", "file": str(prometheus_file)}
-        configs["prometheus_alerts"] = {"name": f"{stack}_alerts_{digest(ALERTS)}", "file": str(ALERTS)}
+        configs["prometheus_config"] = {
+            "name": f"{stack}_prometheus_{digest(prometheus_file)}",
+            "file": str(prometheus_file),
+        }
+        configs["prometheus_alerts"] = {
+            "name": f"{stack}_alerts_{digest(ALERTS)}",
+            "file": str(ALERTS),
+        }
         volumes["prometheus-data"] = {}
     document: dict[str, Any] = {
         "version": "3.8",
@@ -249,8 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("fleet_file", type=Path)
     parser.add_argument("--state-dir", type=Path, help="default: .fleet/<stack>/ in the checkout")
-    parser.add_argument("--infra", action="store_true", help="PostgreSQL only: the first phase of a deploy")
-    parser.add_argument("--field", choices=sorted(DEFAULTS), help="print one setting of the fleet and exit")
+    parser.add_argument(
+        "--infra", action="store_true", help="PostgreSQL only: the first phase of a deploy"
+    )
+    parser.add_argument(
+        "--field", choices=sorted(DEFAULTS), help="print one setting of the fleet and exit"
+    )
     args = parser.parse_args(argv)
     try:
         fleet = load_fleet(args.fleet_file.resolve(), dict(os.environ))
@@ -265,7 +346,12 @@ def main(argv: list[str] | None = None) -> int:
     state.chmod(0o700)
     document = render(fleet, state, args.infra)
     out = state / ("stack.infra.yml" if args.infra else "stack.yml")
-    out.write_text("# Rendered by docker/fleet/render.py from " + str(args.fleet_file) + "; do not edit.\n" + yaml.safe_dump(document, sort_keys=False))
+    out.write_text(
+        "# Rendered by docker/fleet/render.py from "
+        + str(args.fleet_file)
+        + "; do not edit.\n"
+        + yaml.safe_dump(document, sort_keys=False)
+    )
     print(out)
     return 0
 
