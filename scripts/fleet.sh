@@ -240,7 +240,7 @@ build_bot_image() {
     for tag_glibc in 2_28 2_17; do platforms+=(--platform "manylinux_${tag_glibc}_${machine}"); done
     platforms+=(--platform "manylinux2014_${machine}")
     local pip=""
-    for candidate in "${PIP_PYTHON:-}" python3.13 python3.12 python3; do
+    for candidate in "${PIP_PYTHON:-}" python3.13 python3.12 python3 /root/.pyenv/versions/3.13.0/bin/python; do
         [ -n "$candidate" ] && command -v "$candidate" >/dev/null && "$candidate" -m pip --version >/dev/null 2>&1 \
             && { pip=$candidate; break; }
     done
