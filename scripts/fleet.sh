@@ -82,11 +82,19 @@ health_of() {
     "$docker_bin" inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}running{{end}}' "$id"
 }
 
+update_state() {
+    "$docker_bin" service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$1" 2>/dev/null || true
+}
+
 wait_healthy() {
     local deadline=$(( $(date +%s) + ${WAIT_TIMEOUT:-240} )) service pending
     while :; do
         pending=()
         for service in "$@"; do
+            # A service whose rollout is still running is not done, even if its old task is healthy.
+            case "$(update_state "$service")" in
+                updating|rollback_started) pending+=("$service"); continue ;;
+            esac
             [ "$(health_of "$service")" = healthy ] || pending+=("$service")
         done
         [ ${#pending[@]} -eq 0 ] && return 0
@@ -152,9 +160,9 @@ status() {
             continue
         fi
         image=$("$docker_bin" service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "$service")
-        update=$("$docker_bin" service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{else}}-{{end}}' "$service")
+        update=$(update_state "$service")
         replicas=$("$docker_bin" service ls --filter "name=$service" --format '{{.Name}} {{.Replicas}}' | awk -v s="$service" '$1 == s { print $2 }')
-        printf '%-12s %-28s %-26s %-7s %-10s %-20s %s\n' "$name" "$service" "$image" "${replicas:-?}" "$(health_of "$service")" "$update" "$role"
+        printf '%-12s %-28s %-26s %-7s %-10s %-20s %s\n' "$name" "$service" "$image" "${replicas:-?}" "$(health_of "$service")" "${update:--}" "$role"
     done < <(bots)
 }
 
@@ -170,7 +178,7 @@ upgrade() {
         if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
         say "upgrading $name to $image"
         "$docker_bin" service update --detach=false --no-resolve-image --image "$image" "$service" >&2 || true
-        state=$("$docker_bin" service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$service")
+        state=$(update_state "$service")
         if [ "$state" != completed ]; then
             say "FAILED: $name did not turn healthy on $image (update state: ${state:-none}); it runs its previous image again. Upgrade stopped; see 'docker service ps --no-trunc $service'"
             exit 1

@@ -10,12 +10,15 @@ running fleet, and the rollback starts from the upgraded image.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.integration.test_compose.monitoring import Query, dashboard_queries
 from tests.integration.test_compose.stack import docker_binary, wait_for
 from tests.support.swarm import (
     ContainerEvents,
@@ -137,6 +140,37 @@ def test_each_bot_trades_into_its_own_database(fleet: Fleet) -> None:
         check=False,
     )
     assert denied.returncode != 0 and "no pg_hba.conf entry" in denied.stderr, denied.stderr
+
+
+def test_every_dashboard_query_answers_for_each_bot_alone(fleet: Fleet) -> None:
+    """The dashboards' bot selector set to one bot: every panel has data, and of that bot."""
+    for bot in BOTS:
+        empty, foreign = [], []
+        for query in dashboard_queries():
+            promql = Query(query.source, query.expr.replace("${bot}", bot).replace("$bot", bot))
+            result = fleet.query(promql.promql)
+            if not result:
+                empty.append(query.source)
+            foreign += [query.source for s in result if s["metric"].get("bot", bot) != bot]
+        assert not empty, f"{bot}: dashboard queries without data: {empty}"
+        assert not foreign, f"{bot}: dashboard queries showing other bots: {foreign}"
+
+
+def test_backup_dumps_every_bot_database_while_it_trades(fleet: Fleet, tmp_path: Path) -> None:
+    fleet.fleet("backup", str(tmp_path))
+    dumps = {path.name.split("-")[0]: path for path in tmp_path.glob("*.dump")}
+    assert set(dumps) == set(BOTS), sorted(p.name for p in tmp_path.iterdir())
+    for bot, dump in dumps.items():
+        assert dump.stat().st_mode & 0o077 == 0, f"{dump} is readable by others"
+        listing = subprocess.run(
+            [fleet.docker, "exec", "-i", fleet.container("postgres"), "pg_restore", "--list"],
+            stdin=dump.open("rb"),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert listing.returncode == 0, listing.stderr
+        assert b"TABLE DATA public orders" in listing.stdout, bot
 
 
 def test_a_second_copy_of_a_bot_is_refused_by_its_database_lock(fleet: Fleet) -> None:
