@@ -15,7 +15,6 @@ Written into the state directory (default .fleet/<stack>/, never committed):
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import os
 import re
@@ -259,7 +258,7 @@ def prometheus_service(fleet: dict[str, Any]) -> dict[str, Any]:
 def prometheus_config(fleet: dict[str, Any]) -> dict[str, Any]:
     """The swarm template plus one static target per bot, each with its `bot` label, so every
     series a bot exposes (and its `up`) carries the bot's name without the Docker socket."""
-    config = copy.deepcopy(yaml.safe_load(PROMETHEUS_TEMPLATE.read_text()))
+    config: dict[str, Any] = yaml.safe_load(PROMETHEUS_TEMPLATE.read_text())
     job = next(j for j in config["scrape_configs"] if j["job_name"] == "grodt")
     job["static_configs"] = [
         {"targets": [f"{name}:9090"], "labels": {"bot": name, "service": name}}
