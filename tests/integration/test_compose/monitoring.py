@@ -23,8 +23,11 @@ DASHBOARD_DIR = GRAFANA_DIR / "dashboards"
 DATASOURCE_UID = "grodt-prometheus"
 
 # What Grafana substitutes before a query reaches Prometheus. The rate window must hold at
-# least two scrapes (10 s interval); "All" symbols is the variable's allValue.
+# least two scrapes (10 s interval); "All" symbols and "All" bots are the variables' allValue
+# (".*" for bots, so a single Compose stack, whose series have no bot label, still matches).
 GRAFANA_SUBSTITUTIONS = {
+    "${bot}": ".*",
+    "$bot": ".*",
     "$__rate_interval": "1m",
     "$__interval": "30s",
     "${symbol}": ".+",
