@@ -48,7 +48,7 @@ build_tools=${build_tools# }
 read -r pyver machine glibc < <("$docker" run --rm --network none --entrypoint python3 "$base" -c \
     'import platform, sys; print("%d%d" % sys.version_info[:2], platform.machine(), platform.libc_ver()[1])')
 glibc_minor=${glibc#2.}
-stamp="lock=$(cat uv.lock docker/not-in-image.txt | sha256sum | cut -d' ' -f1) target=cp$pyver-$machine-glibc$glibc tools=${build_tools// /,}"
+stamp="lock=$(cat uv.lock docker/not-in-image.txt | sha256sum | cut -d' ' -f1) extras=postgres target=cp$pyver-$machine-glibc$glibc tools=${build_tools// /,}"
 
 if [ "$force" = 0 ] && [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then
     echo "build-wheelhouse: $dir is up to date ($stamp)" >&2
@@ -81,7 +81,8 @@ excluded=()
 while read -r package; do
     case "$package" in ''|'#'*) ;; *) excluded+=(--no-emit-package "$package") ;; esac
 done <docker/not-in-image.txt
-$uv export --frozen --no-dev --no-emit-project "${excluded[@]}" --format requirements-txt \
+# --extra postgres: the one image runs on SQLite or on a PostgreSQL server (a fleet's store).
+$uv export --frozen --no-dev --extra postgres --no-emit-project "${excluded[@]}" --format requirements-txt \
     --quiet -o "$tmp/requirements.txt"
 tr ' ' '\n' <<<"$build_tools" >"$tmp/build-requirements.txt"
 echo "build-wheelhouse: downloading wheels for cp$pyver $machine glibc $glibc" >&2

@@ -228,38 +228,10 @@ build() {
         -t "$(field prometheus_image)" docker/prometheus >/dev/null
     "$docker_bin" build -q -f docker/postgres/Dockerfile --build-arg "BASE_IMAGE=$base" \
         -t "$(field postgres_image)" docker/postgres >/dev/null
-    build_bot_image "$grodt_image" "$(field image)"
+    # The bots run the one grodt image (it carries the PostgreSQL driver), under the tag the
+    # fleet file names, so an upgrade is a new tag and a rollback the previous one.
+    "$docker_bin" tag "$grodt_image" "$(field image)"
     say "images built: $(field image) $(field postgres_image) $(field prometheus_image)"
-}
-
-# The PostgreSQL driver's wheels for the image's own Python, hash-pinned by uv.lock.
-build_bot_image() {
-    local from=$1 tag=$2 context uv pyver machine platforms=()
-    context=$(mktemp -d)
-    mkdir "$context/wheels"
-    cp docker/fleet/install_wheels.py "$context/"
-    uv=$(scripts/bootstrap.sh --uv)
-    # shellcheck disable=SC2086  # "python -m uv" may be two words.
-    $uv export --frozen --no-dev --no-emit-project --extra postgres --format requirements-txt --quiet \
-        | awk '/^[a-z]/ { keep = ($1 ~ /^psycopg(-binary)?==/) } keep' >"$context/wheels/requirements.txt"
-    grep -q '^psycopg-binary==' "$context/wheels/requirements.txt" || die "uv.lock has no psycopg-binary for the postgres extra"
-    read -r pyver machine < <("$docker_bin" run --rm --network none --entrypoint python3 "$from" -c \
-        'import platform, sys; print("%d%d" % sys.version_info[:2], platform.machine())')
-    for tag_glibc in 2_28 2_17; do platforms+=(--platform "manylinux_${tag_glibc}_${machine}"); done
-    platforms+=(--platform "manylinux2014_${machine}")
-    local pip=""
-    for candidate in "${PIP_PYTHON:-}" python3.13 python3.12 python3 /root/.pyenv/versions/3.13.0/bin/python; do
-        [ -n "$candidate" ] && command -v "$candidate" >/dev/null && "$candidate" -m pip --version >/dev/null 2>&1 \
-            && { pip=$candidate; break; }
-    done
-    [ -n "$pip" ] || die "no Python with pip on this host to download the PostgreSQL driver: set PIP_PYTHON"
-    # The host's pip downloads (the host's network and CA); the build itself reaches no index.
-    "$pip" -m pip download --quiet --no-deps --only-binary=:all: --implementation cp \
-        --python-version "$pyver" --abi "cp$pyver" --abi none "${platforms[@]}" \
-        --require-hashes -r "$context/wheels/requirements.txt" -d "$context/wheels" >&2
-    "$docker_bin" build -q -f docker/fleet/Dockerfile --build-arg "GRODT_IMAGE=$from" -t "$tag" "$context" >/dev/null \
-        || { rm -rf "$context"; die "building $tag failed"; }
-    rm -rf "$context"
 }
 
 case "$command" in

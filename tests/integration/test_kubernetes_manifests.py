@@ -331,6 +331,13 @@ def test_the_service_monitor_scrapes_every_bot_as_job_grodt(
         assert {e["port"] for e in monitor["spec"]["endpoints"]} <= port_names
     for bot in bots(docs):
         assert bot["spec"]["serviceName"] in {s["metadata"]["name"] for s in services}
+        # Every series carries the pod's bot name as `bot`, the dashboards' selector label.
+        assert bot["spec"]["template"]["metadata"]["labels"]["grodt.io/bot"]
+    for endpoint in monitor["spec"]["endpoints"]:
+        assert {
+            "sourceLabels": ["__meta_kubernetes_pod_label_grodt_io_bot"],
+            "targetLabel": "bot",
+        } in endpoint["relabelings"]
 
 
 def test_the_prometheus_rule_carries_the_compose_alert_rules(
