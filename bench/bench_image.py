@@ -8,7 +8,7 @@ Measures, on the real engine:
     order count at that point, which proves it was trading;
   * the same on an exchange (``--exchange-seconds``): the container paper-trades on the
     Binance emulator of the tests, on 127.0.0.1 (host network), with ccxt loaded and polling.
-Targets: added layers <= 90 MB, healthy within 3 s, memory under 100 MB (both sources).
+Targets: added layers <= 100 MB, healthy within 3 s, memory under 100 MB (both sources).
 
     scripts/docker-build.sh
     .venv/bin/python bench/bench_image.py --seconds 300 --exchange-seconds 300 \
@@ -33,7 +33,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the exchange emulator lives with the tests
 
-TARGET_ADDED_MB = 90.0
+# 90 MB until the PostgreSQL driver (psycopg with its libpq, about 12 MB) joined the image so
+# that one image serves SQLite and a fleet's PostgreSQL alike.
+TARGET_ADDED_MB = 100.0
 TARGET_HEALTHY_S = 3.0
 TARGET_MEMORY_MB = 100.0
 

@@ -12,7 +12,9 @@ from tests.integration.test_docker.engine import Docker
 pytestmark = pytest.mark.docker
 
 BASE_IMAGE = os.environ.get("GRODT_TEST_BASE", "grodt-base:trixie")
-ADDED_LAYERS_BUDGET_MB = 90.0
+# 100 MB since the PostgreSQL driver joined the image (about 12 MB with its libpq): one image
+# for SQLite and for a fleet's PostgreSQL beats a second image per store (bench_image.py).
+ADDED_LAYERS_BUDGET_MB = 100.0
 
 
 @pytest.fixture(scope="module")
