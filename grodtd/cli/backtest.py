@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from grodtd.cli.common import EXIT_CONFIG, MAX_BACKTEST_DAYS, Commands, load, print_problems
@@ -68,5 +69,11 @@ def register(commands: Commands) -> None:
         help="replay a CSV file for SYMBOL instead of simulating (repeatable)",
     )
     backtest.add_argument("--json", action="store_true", help="print the report as JSON")
+    backtest.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE.html",
+        help="also write a self-contained HTML report (charts, tables, every trade and halt)",
+    )
     backtest.add_argument("--no-progress", action="store_true", help="no progress bar")
     backtest.set_defaults(handler=cmd_backtest)

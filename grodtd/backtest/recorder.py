@@ -1,0 +1,182 @@
+"""What a backtest keeps besides its trades: curves, candles, the benchmark, regimes and halts.
+
+The runner shows every bar to ``bar`` and every equity sample to ``sample``; the engine tells
+``observe`` its events. Only bounded data is kept (see ``series``), except the halts and one
+row per calendar month, which a run has few of.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from grodtd.backtest.series import Candles, EquityCurve
+from grodtd.core.events import (
+    EntriesHalted,
+    EntriesResumed,
+    Event,
+    KillSwitchTripped,
+    OrderSubmitted,
+    RegimeChanged,
+)
+from grodtd.core.models import Bar, OrderPurpose, Regime
+
+
+@dataclass(frozen=True, slots=True)
+class HaltRecord:
+    """One change of the entry halts: a kill switch tripped, a halt began or ended."""
+
+    ts: int
+    event: str  # "kill_switch_tripped", "entries_halted" or "entries_resumed"
+    reason: str
+    detail: str
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["time"] = iso(self.ts)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class MonthEnd:
+    month: str  # "2026-03"
+    equity: float
+    benchmark: float
+
+
+@dataclass(frozen=True, slots=True)
+class Drawdown:
+    """The deepest fall from a peak: its depth, when the peak was, the bottom and the recovery."""
+
+    depth: float
+    peak_ts: int | None
+    trough_ts: int | None
+    recovery_ts: int | None  # None: still below the peak when the run ended
+
+
+def iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _month(ts: int) -> tuple[str, int]:
+    """The month of ``ts`` ("2026-03") and the epoch second the next month starts."""
+    moment = datetime.fromtimestamp(ts, UTC)
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return f"{moment:%Y-%m}", int(datetime(year, month, 1, tzinfo=UTC).timestamp())
+
+
+class _Holding:
+    """The benchmark's position in one symbol."""
+
+    __slots__ = ("last_close", "units")
+
+    def __init__(self, units: float) -> None:
+        self.units = units
+        self.last_close = 0.0
+
+
+class RunRecorder:
+    """Streams one backtest's bars, equity samples and engine events into report data."""
+
+    def __init__(self, symbols: tuple[str, ...], initial_cash: float, bar_seconds: int) -> None:
+        self.candles = {symbol: Candles(bar_seconds) for symbol in symbols}
+        self.curve = EquityCurve(bar_seconds)
+        self.halts: list[HaltRecord] = []
+        self.entry_regimes: dict[str, Regime] = {}  # entry order id -> regime the gate saw
+        self.months: list[MonthEnd] = []
+        self._regime: dict[str, Regime] = {}
+        self._ts = 0
+        # Buy and hold: equal cash per symbol, bought at its first close, never sold, no fees.
+        self._share = initial_cash / max(len(symbols), 1)
+        self._holdings: dict[str, _Holding] = {}
+        self._uninvested = initial_cash
+        self._held = 0.0
+        # The drawdown walk, with the same arithmetic as ``report.max_drawdown``.
+        self._peak = initial_cash
+        self._peak_ts: int | None = None
+        self._worst = Drawdown(0.0, None, None, None)
+        self._worst_peak = initial_cash
+        self._month = ""
+        self._next_month_ts = -1
+        self._last_sample = (initial_cash, initial_cash)
+
+    # -- fed by the runner --------------------------------------------------------------
+
+    def bar(self, bar: Bar) -> None:
+        symbol = bar.symbol
+        self._ts = ts = bar.ts
+        close = bar.close
+        self.candles[symbol].add(ts, bar.open, bar.high, bar.low, close)
+        holding = self._holdings.get(symbol)
+        if holding is None:
+            holding = self._holdings[symbol] = _Holding(self._share / close if close > 0 else 0.0)
+            self._uninvested -= self._share
+            self._held += holding.units * close
+        else:
+            self._held += holding.units * (close - holding.last_close)
+        holding.last_close = close
+
+    def sample(self, ts: int, equity: float) -> None:
+        """The account's equity once every bar of time ``ts`` was processed."""
+        if ts >= self._next_month_ts:
+            if self._month:
+                self.months.append(MonthEnd(self._month, *self._last_sample))
+            self._month, self._next_month_ts = _month(ts)
+        if self._peak_ts is None:
+            self._peak_ts = ts
+        if equity > self._peak:
+            self._peak = equity
+            self._peak_ts = ts
+        elif self._peak > 0:
+            depth = (self._peak - equity) / self._peak
+            if depth > self._worst.depth:
+                self._worst = Drawdown(depth, self._peak_ts, ts, None)
+                self._worst_peak = self._peak
+        worst = self._worst
+        recovering = worst.trough_ts is not None and worst.recovery_ts is None
+        if recovering and ts > (worst.trough_ts or 0) and equity >= self._worst_peak:
+            self._worst = Drawdown(worst.depth, worst.peak_ts, worst.trough_ts, ts)
+        benchmark = self._uninvested + self._held
+        drawdown = -(self._peak - equity) / self._peak if self._peak > 0 else 0.0
+        self.curve.add(ts, equity, benchmark, drawdown)
+        self._last_sample = (equity, benchmark)
+
+    def finish(self) -> None:
+        """Close the last (partial) month."""
+        if self._month:
+            self.months.append(MonthEnd(self._month, *self._last_sample))
+            self._month = ""
+
+    @property
+    def drawdown(self) -> Drawdown:
+        return self._worst
+
+    @property
+    def benchmark_final(self) -> float:
+        return self._last_sample[1]
+
+    # -- the engine's observer ----------------------------------------------------------
+
+    def observe(self, event: Event) -> None:
+        kind = type(event)
+        if kind is RegimeChanged:
+            assert isinstance(event, RegimeChanged)
+            self._regime[event.symbol] = event.current
+        elif kind is OrderSubmitted:
+            assert isinstance(event, OrderSubmitted)
+            order = event.order
+            if order.purpose is OrderPurpose.ENTRY:
+                regime = self._regime.get(order.symbol, Regime.TRANSITION)
+                self.entry_regimes[order.client_order_id] = regime
+        elif kind is KillSwitchTripped:
+            assert isinstance(event, KillSwitchTripped)
+            self._halt("kill_switch_tripped", event.reason, event.detail)
+        elif kind is EntriesHalted:
+            assert isinstance(event, EntriesHalted)
+            self._halt("entries_halted", event.reason, event.detail)
+        elif kind is EntriesResumed:
+            assert isinstance(event, EntriesResumed)
+            self._halt("entries_resumed", event.reason, "")
+
+    def _halt(self, what: str, reason: str, detail: str) -> None:
+        self.halts.append(HaltRecord(self._ts, what, str(reason), detail))
