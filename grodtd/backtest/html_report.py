@@ -26,14 +26,18 @@ class ReportError(Exception):
     """The report cannot be written; the message says what to do."""
 
 
-def chart_library() -> str:
+def chart_library_path() -> Path:
+    return Path(str(resources.files("grodtd").joinpath(*CHART_LIBRARY)))
+
+
+def chart_library(path: Path | None = None) -> str:
     """The vendored chart library's source; a clear error when it was never fetched."""
-    path = resources.files("grodtd").joinpath(*CHART_LIBRARY)
+    path = path or chart_library_path()
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ReportError(
-            f"the chart library {'/'.join(('grodtd', *CHART_LIBRARY))} is missing; {FETCH_HINT}"
+            f"the chart library {path} is missing, so no report can be drawn; {FETCH_HINT}"
         ) from None
 
 
