@@ -1,8 +1,8 @@
 """What a backtest keeps besides its trades: curves, candles, the benchmark, regimes and halts.
 
-The runner shows every bar to ``bar`` and every equity sample to ``sample``; the engine tells
-``observe`` its events. Only bounded data is kept (see ``series``), except the halts and one
-row per calendar month, which a run has few of.
+The runner adds every bar to its symbol's ``candles``, sets ``now`` and calls ``sample`` once
+per bar time; the engine tells ``observe`` its events. Only bounded data is kept (see
+``series``), except the halts and one row per calendar month, which a run has few of.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from grodtd.backtest.series import Candles, EquityCurve
 from grodtd.core.events import (
+    BarProcessed,
     EntriesHalted,
     EntriesResumed,
     Event,
@@ -19,7 +20,7 @@ from grodtd.core.events import (
     OrderSubmitted,
     RegimeChanged,
 )
-from grodtd.core.models import Bar, OrderPurpose, Regime
+from grodtd.core.models import OrderPurpose, Regime
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +66,6 @@ def _month(ts: int) -> tuple[str, int]:
     return f"{moment:%Y-%m}", int(datetime(year, month, 1, tzinfo=UTC).timestamp())
 
 
-class _Holding:
-    """The benchmark's position in one symbol."""
-
-    __slots__ = ("last_close", "units")
-
-    def __init__(self, units: float) -> None:
-        self.units = units
-        self.last_close = 0.0
-
-
 class RunRecorder:
     """Streams one backtest's bars, equity samples and engine events into report data."""
 
@@ -85,12 +76,10 @@ class RunRecorder:
         self.entry_regimes: dict[str, Regime] = {}  # entry order id -> regime the gate saw
         self.months: list[MonthEnd] = []
         self._regime: dict[str, Regime] = {}
-        self._ts = 0
+        self.now = 0  # the bar time being processed: the runner sets it, halts carry it
         # Buy and hold: equal cash per symbol, bought at its first close, never sold, no fees.
         self._share = initial_cash / max(len(symbols), 1)
-        self._holdings: dict[str, _Holding] = {}
-        self._uninvested = initial_cash
-        self._held = 0.0
+        self._initial = initial_cash
         # The drawdown walk, with the same arithmetic as ``report.max_drawdown``.
         self._peak = initial_cash
         self._peak_ts: int | None = None
@@ -102,19 +91,14 @@ class RunRecorder:
 
     # -- fed by the runner --------------------------------------------------------------
 
-    def bar(self, bar: Bar) -> None:
-        symbol = bar.symbol
-        self._ts = ts = bar.ts
-        close = bar.close
-        self.candles[symbol].add(ts, bar.open, bar.high, bar.low, close)
-        holding = self._holdings.get(symbol)
-        if holding is None:
-            holding = self._holdings[symbol] = _Holding(self._share / close if close > 0 else 0.0)
-            self._uninvested -= self._share
-            self._held += holding.units * close
-        else:
-            self._held += holding.units * (close - holding.last_close)
-        holding.last_close = close
+    def benchmark(self) -> float:
+        """Buy and hold now: a symbol not seen yet is still cash."""
+        value = self._initial
+        share = self._share
+        for candles in self.candles.values():
+            if candles.first_close > 0:
+                value += share * (candles.last_close / candles.first_close - 1.0)
+        return value
 
     def sample(self, ts: int, equity: float) -> None:
         """The account's equity once every bar of time ``ts`` was processed."""
@@ -136,7 +120,7 @@ class RunRecorder:
         recovering = worst.trough_ts is not None and worst.recovery_ts is None
         if recovering and ts > (worst.trough_ts or 0) and equity >= self._worst_peak:
             self._worst = Drawdown(worst.depth, worst.peak_ts, worst.trough_ts, ts)
-        benchmark = self._uninvested + self._held
+        benchmark = self.benchmark()
         drawdown = -(self._peak - equity) / self._peak if self._peak > 0 else 0.0
         self.curve.add(ts, equity, benchmark, drawdown)
         self._last_sample = (equity, benchmark)
@@ -159,6 +143,8 @@ class RunRecorder:
 
     def observe(self, event: Event) -> None:
         kind = type(event)
+        if kind is BarProcessed:  # one per bar, and nothing the report needs
+            return
         if kind is RegimeChanged:
             assert isinstance(event, RegimeChanged)
             self._regime[event.symbol] = event.current
@@ -179,4 +165,4 @@ class RunRecorder:
             self._halt("entries_resumed", event.reason, "")
 
     def _halt(self, what: str, reason: str, detail: str) -> None:
-        self.halts.append(HaltRecord(self._ts, what, str(reason), detail))
+        self.halts.append(HaltRecord(self.now, what, str(reason), detail))

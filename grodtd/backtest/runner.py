@@ -56,7 +56,7 @@ def run_backtest(
     started = time.perf_counter()
     show = broker.on_bar
     process = engine.process
-    record = recorder.bar
+    candles = recorder.candles
     sample = recorder.sample
     for bar in source:
         ts = bar.ts
@@ -64,6 +64,7 @@ def run_backtest(
             if count:
                 equity_curve.append(engine.equity())
                 sample(last_ts, equity_curve[-1])
+            recorder.now = ts
             day = ts // SECONDS_PER_DAY
             if current_day is not None and day != current_day:
                 daily_equity.append(equity_curve[-1])
@@ -71,7 +72,7 @@ def run_backtest(
             if first_ts is None:
                 first_ts = ts
             last_ts = ts
-        record(bar)
+        candles[bar.symbol].add(bar)
         show(bar)
         process(bar)
         count += 1

@@ -7,11 +7,13 @@ whatever the run's length. A price candle keeps the first open, the extremes and
 close; the equity curve keeps the last equity and benchmark of a bucket and its deepest
 drawdown, so the chart's lowest point is the reported maximum drawdown.
 
-Both ``add`` methods run for every bar of a backtest: the common case (the bar falls in the
-open bucket) is one comparison and a few assignments.
+``Candles.add`` runs for every bar of a backtest and ``EquityCurve.add`` for every bar time:
+the common case (the bar falls in the open bucket) is one comparison and a few assignments.
 """
 
 from __future__ import annotations
+
+from grodtd.core.models import Bar
 
 DEFAULT_BUDGET = 1_500
 
@@ -19,7 +21,7 @@ DEFAULT_BUDGET = 1_500
 class Candles:
     """OHLC candles of one symbol, at most ``2 * budget`` of them."""
 
-    __slots__ = ("_end", "budget", "close", "high", "low", "open", "ts", "width")
+    __slots__ = ("_end", "budget", "close", "first_close", "high", "low", "open", "ts", "width")
 
     def __init__(self, width: int, budget: int = DEFAULT_BUDGET) -> None:
         self.width = max(width, 1)
@@ -30,27 +32,34 @@ class Candles:
         self.low: list[float] = []
         self.close: list[float] = []
         self._end = -1  # the open bucket holds times before this
+        self.first_close = 0.0  # the close of the first bar: where buy and hold bought
 
-    def add(self, ts: int, open_: float, high: float, low: float, close: float) -> None:
-        if ts < self._end:
-            if high > self.high[-1]:
-                self.high[-1] = high
-            if low < self.low[-1]:
-                self.low[-1] = low
-            self.close[-1] = close
+    def add(self, bar: Bar) -> None:
+        if bar.ts < self._end:
+            if bar.high > self.high[-1]:
+                self.high[-1] = bar.high
+            if bar.low < self.low[-1]:
+                self.low[-1] = bar.low
+            self.close[-1] = bar.close
             return
-        if len(self.ts) >= 2 * self.budget:
+        if not self.ts:
+            self.first_close = bar.close
+        elif len(self.ts) >= 2 * self.budget:
             self._coarsen()
-            if ts < self._end:
-                self.add(ts, open_, high, low, close)
+            if bar.ts < self._end:
+                self.add(bar)
                 return
-        start = ts - ts % self.width
+        start = bar.ts - bar.ts % self.width
         self._end = start + self.width
         self.ts.append(start)
-        self.open.append(open_)
-        self.high.append(high)
-        self.low.append(low)
-        self.close.append(close)
+        self.open.append(bar.open)
+        self.high.append(bar.high)
+        self.low.append(bar.low)
+        self.close.append(bar.close)
+
+    @property
+    def last_close(self) -> float:
+        return self.close[-1] if self.close else 0.0
 
     def _coarsen(self) -> None:
         """Double the width, merging each pair of neighbouring buckets."""

@@ -25,7 +25,7 @@ def test_candles_stay_within_budget_and_keep_the_extremes() -> None:
         high, low = 100 + rng.random(), 99 - rng.random()
         highs.append(high)
         lows.append(low)
-        candles.add(T0 + 60 * i, 99.5, high, low, 99.7)
+        candles.add(Bar("A", T0 + 60 * i, 99.5, high, low, 99.7, 1.0))
     assert 50 <= len(candles.ts) <= 100
     assert max(candles.high) == max(highs)
     assert min(candles.low) == min(lows)
@@ -58,12 +58,14 @@ def test_recorder_drawdown_matches_the_summary_and_names_its_dates() -> None:
 
 def test_benchmark_holds_equal_cash_in_every_symbol() -> None:
     recorder = RunRecorder(("A", "B"), 1000.0, 60)
-    recorder.bar(Bar("A", T0, 10, 10, 10, 10, 1))
-    recorder.bar(Bar("B", T0, 50, 50, 50, 50, 1))
+    recorder.candles["A"].add(Bar("A", T0, 10, 10, 10, 10, 1))
     recorder.sample(T0, 1000.0)
-    recorder.bar(Bar("A", T0 + 60, 10, 20, 10, 20, 1))  # A doubles: 500 -> 1000
-    recorder.bar(Bar("B", T0 + 60, 50, 50, 25, 25, 1))  # B halves: 500 -> 250
+    assert recorder.benchmark_final == pytest.approx(1000.0)  # B not seen yet: still cash
+    recorder.candles["B"].add(Bar("B", T0 + 60, 50, 50, 50, 50, 1))
     recorder.sample(T0 + 60, 1000.0)
+    recorder.candles["A"].add(Bar("A", T0 + 120, 10, 20, 10, 20, 1))  # A doubles: 500 -> 1000
+    recorder.candles["B"].add(Bar("B", T0 + 120, 50, 50, 25, 25, 1))  # B halves: 500 -> 250
+    recorder.sample(T0 + 120, 1000.0)
     assert recorder.benchmark_final == pytest.approx(1250.0)
 
 
