@@ -80,14 +80,21 @@ class RunRecorder:
         # Buy and hold: equal cash per symbol, bought at its first close, never sold, no fees.
         self._share = initial_cash / max(len(symbols), 1)
         self._initial = initial_cash
-        # The drawdown walk, with the same arithmetic as ``report.max_drawdown``.
+        self._holdings = tuple(self.candles.values())
+        # The drawdown walk, with the same arithmetic as ``report.max_drawdown``; plain
+        # attributes, not a Drawdown per sample: ``sample`` runs for every bar time.
         self._peak = initial_cash
         self._peak_ts: int | None = None
-        self._worst = Drawdown(0.0, None, None, None)
+        self._depth = 0.0
         self._worst_peak = initial_cash
+        self._worst_peak_ts: int | None = None
+        self._trough_ts: int | None = None
+        self._recovery_ts: int | None = None
+        self._recovering = False  # below the deepest drawdown's peak since its trough
         self._month = ""
         self._next_month_ts = -1
-        self._last_sample = (initial_cash, initial_cash)
+        self._last_equity = initial_cash
+        self._last_benchmark = initial_cash
 
     # -- fed by the runner --------------------------------------------------------------
 
@@ -95,49 +102,60 @@ class RunRecorder:
         """Buy and hold now: a symbol not seen yet is still cash."""
         value = self._initial
         share = self._share
-        for candles in self.candles.values():
-            if candles.first_close > 0:
-                value += share * (candles.last_close / candles.first_close - 1.0)
+        for candles in self._holdings:
+            first = candles.first_close
+            if first > 0:
+                value += share * (candles.close[-1] / first - 1.0)
         return value
 
     def sample(self, ts: int, equity: float) -> None:
         """The account's equity once every bar of time ``ts`` was processed."""
         if ts >= self._next_month_ts:
-            if self._month:
-                self.months.append(MonthEnd(self._month, *self._last_sample))
-            self._month, self._next_month_ts = _month(ts)
-        if self._peak_ts is None:
+            self._new_month(ts)
+        peak = self._peak
+        if equity > peak:
+            self._peak = peak = equity
             self._peak_ts = ts
-        if equity > self._peak:
-            self._peak = equity
-            self._peak_ts = ts
-        elif self._peak > 0:
-            depth = (self._peak - equity) / self._peak
-            if depth > self._worst.depth:
-                self._worst = Drawdown(depth, self._peak_ts, ts, None)
-                self._worst_peak = self._peak
-        worst = self._worst
-        recovering = worst.trough_ts is not None and worst.recovery_ts is None
-        if recovering and ts > (worst.trough_ts or 0) and equity >= self._worst_peak:
-            self._worst = Drawdown(worst.depth, worst.peak_ts, worst.trough_ts, ts)
+        elif peak > 0:
+            depth = (peak - equity) / peak
+            if depth > self._depth:
+                self._depth = depth
+                self._worst_peak, self._worst_peak_ts = peak, self._peak_ts
+                self._trough_ts, self._recovery_ts = ts, None
+                self._recovering = True
+                self._add(ts, equity, -depth)
+                return
+        if self._recovering and equity >= self._worst_peak:
+            self._recovery_ts = ts
+            self._recovering = False
+        self._add(ts, equity, -(peak - equity) / peak if peak > 0 else 0.0)
+
+    def _add(self, ts: int, equity: float, drawdown: float) -> None:
         benchmark = self.benchmark()
-        drawdown = -(self._peak - equity) / self._peak if self._peak > 0 else 0.0
         self.curve.add(ts, equity, benchmark, drawdown)
-        self._last_sample = (equity, benchmark)
+        self._last_equity = equity
+        self._last_benchmark = benchmark
+
+    def _new_month(self, ts: int) -> None:
+        if self._month:
+            self.months.append(MonthEnd(self._month, self._last_equity, self._last_benchmark))
+        self._month, self._next_month_ts = _month(ts)
+        if self._peak_ts is None:
+            self._peak_ts = ts  # the first sample: the initial cash is the first peak
 
     def finish(self) -> None:
         """Close the last (partial) month."""
         if self._month:
-            self.months.append(MonthEnd(self._month, *self._last_sample))
+            self.months.append(MonthEnd(self._month, self._last_equity, self._last_benchmark))
             self._month = ""
 
     @property
     def drawdown(self) -> Drawdown:
-        return self._worst
+        return Drawdown(self._depth, self._worst_peak_ts, self._trough_ts, self._recovery_ts)
 
     @property
     def benchmark_final(self) -> float:
-        return self._last_sample[1]
+        return self._last_benchmark
 
     # -- the engine's observer ----------------------------------------------------------
 

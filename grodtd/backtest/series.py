@@ -57,10 +57,6 @@ class Candles:
         self.low.append(bar.low)
         self.close.append(bar.close)
 
-    @property
-    def last_close(self) -> float:
-        return self.close[-1] if self.close else 0.0
-
     def _coarsen(self) -> None:
         """Double the width, merging each pair of neighbouring buckets."""
         self.width *= 2
