@@ -73,7 +73,7 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
         "profit_factor",
         "profit factor",
         "ratio",
-        "gross profit / gross loss of the trades; n/a without a losing trade",
+        "gross profit / gross loss of the trades; n/a without trades or without a losing trade",
     ),
     ("expectancy", "expectancy", "pnl", "mean net PnL per trade; n/a without trades"),
     (

@@ -53,8 +53,9 @@ class BacktestReport:
         data = asdict(self)
         data["symbols"] = list(self.symbols)
         data["halts"] = [halt.as_dict() for halt in self.halts]
-        # JSON has no infinity: a profit factor with no losing trade is reported as null.
-        if math.isinf(self.profit_factor):
+        # JSON has no infinity: a profit factor with no losing trade is reported as null, and
+        # so is one without any trade (0 / 0 is not 0).
+        if math.isinf(self.profit_factor) or not self.trades:
             data["profit_factor"] = None
         return data
 
@@ -130,6 +131,8 @@ def format_halts(halts: Sequence[HaltRecord], limit: int = 5) -> list[str]:
 
 def format_report(report: BacktestReport) -> str:
     pf = "inf" if math.isinf(report.profit_factor) else f"{report.profit_factor:.2f}"
+    if not report.trades:
+        pf = "n/a"
     win_rate = "n/a (no trades)" if report.win_rate is None else f"{report.win_rate:.1%}"
     drawdown = f"{report.max_drawdown:.2%}"
     if report.max_drawdown_peak and report.max_drawdown > 0:

@@ -72,13 +72,21 @@ def test_a_run_too_short_for_ratios_says_n_a(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "btc-short.csv", hourly_bars(1)[:10])
     data = backtest_json("--csv", f"BTC-USD={path}")
     assert data["trades"] == 0
-    for key in ("win_rate", "sharpe_ratio", "sortino_ratio", "annualised_return", "expectancy"):
+    for key in (
+        "win_rate",
+        "sharpe_ratio",
+        "sortino_ratio",
+        "annualised_return",
+        "expectancy",
+        "profit_factor",
+    ):
         assert data[key] is None, key
     text = grodt("backtest", "--no-progress", "--csv", f"BTC-USD={path}", timeout=120)
     assert text.returncode == 0, text.stderr
     lines = {line.split("  ")[0]: line for line in text.stdout.splitlines()}
     assert "n/a (no trades)" in lines["win rate"]
     assert "n/a (needs 30 daily returns)" in lines["Sharpe ratio"]
+    assert lines["profit factor"].endswith("n/a")
     assert "halts" in lines and lines["halts"].endswith("none")
 
 
