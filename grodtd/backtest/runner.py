@@ -12,7 +12,9 @@ import time
 from collections.abc import Callable, Iterator
 from itertools import islice
 
-from grodtd.backtest.report import BacktestReport, max_drawdown, profit_factor, sharpe_ratio
+from grodtd.backtest.recorder import RunRecorder
+from grodtd.backtest.report import BacktestReport
+from grodtd.backtest.summary import summarise
 from grodtd.core.engine import Engine
 from grodtd.core.models import SECONDS_PER_DAY, Bar, Trade
 from grodtd.core.params import EngineParams
@@ -31,12 +33,18 @@ def run_backtest(
     bar_seconds: int = 60,
 ) -> BacktestReport:
     """Feed ``bars`` (at most ``max_bars``) through a fresh engine and measure the result."""
-    # No observers and no lock: a backtest is single-threaded and must not pay for events.
-    # The engine keeps no trades (a daemon's would pile up for months); the report needs
-    # every trade of the run, so the runner records them itself.
+    # No lock: a backtest is single-threaded. One observer, the recorder, keeps the halts and
+    # the regime each entry was taken in. The engine keeps no trades (a daemon's would pile
+    # up for months); the report needs every trade of the run, so the runner records them.
     trades: list[Trade] = []
+    recorder = RunRecorder(symbols, params.initial_cash, bar_seconds)
     engine = Engine(
-        params, broker, store=None, observers=(), thread_safe=False, record_trade=trades.append
+        params,
+        broker,
+        store=None,
+        observers=(recorder.observe,),
+        thread_safe=False,
+        record_trade=trades.append,
     )
     source = islice(bars, max_bars) if max_bars is not None else bars
     equity_curve: list[float] = [params.initial_cash]
@@ -48,11 +56,15 @@ def run_backtest(
     started = time.perf_counter()
     show = broker.on_bar
     process = engine.process
+    candles = recorder.candles
+    sample = recorder.sample
     for bar in source:
         ts = bar.ts
         if ts != last_ts:
             if count:
                 equity_curve.append(engine.equity())
+                sample(last_ts, equity_curve[-1])
+            recorder.now = ts
             day = ts // SECONDS_PER_DAY
             if current_day is not None and day != current_day:
                 daily_equity.append(equity_curve[-1])
@@ -60,6 +72,7 @@ def run_backtest(
             if first_ts is None:
                 first_ts = ts
             last_ts = ts
+        candles[bar.symbol].add(bar)
         show(bar)
         process(bar)
         count += 1
@@ -69,27 +82,22 @@ def run_backtest(
     final_equity = engine.equity()
     equity_curve.append(final_equity)
     daily_equity.append(final_equity)
+    if count:
+        sample(last_ts, final_equity)
+    recorder.finish()
     if progress is not None:
         progress(count)
-    wins = sum(1 for t in trades if t.pnl > 0)
-    losses = sum(1 for t in trades if t.pnl < 0)
-    snapshot = engine.snapshot()
-    span = (last_ts - first_ts) if first_ts is not None else 0
-    return BacktestReport(
+    return summarise(
         symbols=symbols,
         bars=count,
-        days=round((span + bar_seconds) / SECONDS_PER_DAY, 4),
-        trades=len(trades),
-        wins=wins,
-        losses=losses,
-        win_rate=wins / len(trades) if trades else 0.0,
-        initial_equity=params.initial_cash,
-        final_equity=final_equity,
-        total_return=final_equity / params.initial_cash - 1.0,
-        max_drawdown=max_drawdown(equity_curve),
-        sharpe_ratio=sharpe_ratio(daily_equity),
-        profit_factor=profit_factor(trades),
-        fees=snapshot.fees,
+        first_ts=first_ts,
+        last_ts=last_ts,
+        bar_seconds=bar_seconds,
+        params=params,
+        trades=trades,
+        equity_curve=equity_curve,
+        daily_equity=daily_equity,
+        fees=engine.snapshot().fees,
         seconds=seconds,
-        bars_per_second=count / seconds if seconds > 0 else 0.0,
+        recorder=recorder,
     )

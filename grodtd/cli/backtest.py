@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from grodtd.cli.common import EXIT_CONFIG, MAX_BACKTEST_DAYS, Commands, load, print_problems
@@ -29,6 +30,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         overrides.append((("market", "symbols"), args.symbols, "command-line option --symbols"))
     if args.seed is not None:
         overrides.append((("market", "seed"), args.seed, "command-line option --seed"))
+    if args.sweep:
+        from grodtd.backtest.sweep import run_sweep_command
+
+        if args.report:
+            print_problems(["--report cannot be combined with --sweep: report one run at a time"])
+            return EXIT_CONFIG
+        return run_sweep_command(overrides, args)
     settings = load(overrides).settings
     return run_backtest_command(settings, args)
 
@@ -43,6 +51,16 @@ def days(text: str) -> float:
             f"must be more than 0 and at most {MAX_BACKTEST_DAYS:g} days (got {text})"
         )
     return days
+
+
+def jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 64 (got {text})")
+    return value
 
 
 def register(commands: Commands) -> None:
@@ -68,5 +86,18 @@ def register(commands: Commands) -> None:
         help="replay a CSV file for SYMBOL instead of simulating (repeatable)",
     )
     backtest.add_argument("--json", action="store_true", help="print the report as JSON")
+    backtest.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE.html",
+        help="also write a self-contained HTML report (charts, tables, every trade and halt)",
+    )
+    backtest.add_argument(
+        "--sweep",
+        metavar="GRID.yaml",
+        help="one run per combination of a YAML grid of settings, e.g. "
+        "'risk.risk_per_trade: [0.005, 0.01]', in parallel processes",
+    )
+    backtest.add_argument("--jobs", type=jobs, help="processes for --sweep (default: one per CPU)")
     backtest.add_argument("--no-progress", action="store_true", help="no progress bar")
     backtest.set_defaults(handler=cmd_backtest)
