@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from grodtd.backtest.series import Candles, EquityCurve
 from grodtd.core.events import (
-    BarProcessed,
     EntriesHalted,
     EntriesResumed,
     Event,
@@ -160,9 +159,7 @@ class RunRecorder:
     # -- the engine's observer ----------------------------------------------------------
 
     def observe(self, event: Event) -> None:
-        kind = type(event)
-        if kind is BarProcessed:  # one per bar, and nothing the report needs
-            return
+        kind = type(event)  # the runner asks the engine for no BarProcessed (bar_events=False)
         if kind is RegimeChanged:
             assert isinstance(event, RegimeChanged)
             self._regime[event.symbol] = event.current

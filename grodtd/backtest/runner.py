@@ -45,6 +45,7 @@ def run_backtest(
         observers=(recorder.observe,),
         thread_safe=False,
         record_trade=trades.append,
+        bar_events=False,  # the recorder has no use for a timed event per bar
     )
     source = islice(bars, max_bars) if max_bars is not None else bars
     equity_curve: list[float] = [params.initial_cash]
