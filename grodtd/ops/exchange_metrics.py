@@ -35,15 +35,26 @@ class EdgeCounters(Protocol):
     def down(self) -> bool: ...
 
 
-class ExchangeCollector(Collector):
-    def __init__(self, status: EdgeCounters) -> None:
-        self._status = status
+Family = CounterMetricFamily | GaugeMetricFamily
 
-    def describe(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+
+class StatusCollector(Collector):
+    """Families read from a plain status object at every scrape; ``describe`` yields them
+    empty, so registering the collector never reads the status."""
+
+    def describe(self) -> Iterator[Family]:
         return self._families(describe_only=True)
 
-    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    def collect(self) -> Iterator[Family]:
         return self._families(describe_only=False)
+
+    def _families(self, *, describe_only: bool) -> Iterator[Family]:
+        raise NotImplementedError
+
+
+class ExchangeCollector(StatusCollector):
+    def __init__(self, status: EdgeCounters) -> None:
+        self._status = status
 
     def _families(
         self, *, describe_only: bool

@@ -12,7 +12,8 @@ from collections.abc import Iterator, Mapping
 from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
+
+from grodtd.ops.exchange_metrics import StatusCollector
 
 OUTCOMES = ("clean", "mismatch", "failed")
 
@@ -32,15 +33,9 @@ class ReconcileCounts(Protocol):
     def last_success(self) -> float | None: ...
 
 
-class ReconcileCollector(Collector):
+class ReconcileCollector(StatusCollector):
     def __init__(self, status: ReconcileCounts) -> None:
         self._status = status
-
-    def describe(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        return self._families(describe_only=True)
-
-    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        return self._families(describe_only=False)
 
     def _families(
         self, *, describe_only: bool

@@ -22,7 +22,7 @@ import pytest
 from grodtd.adapters.brokers.exchange_orders import exchange_client_id
 from tests.support.daemon import CONTROL_TOKEN, DaemonProcess, grodt, wait_for
 from tests.support.exchange import BinanceEmulator
-from tests.support.live import MARKETS, START_MS, live_env, store_fills
+from tests.support.live import live_emulator, live_env, store_fills
 
 pytestmark = pytest.mark.slow
 
@@ -31,14 +31,7 @@ KILLS = 3
 
 @pytest.fixture
 def emu() -> Iterator[BinanceEmulator]:
-    # 300x: a candle closes every 0.2 s; the account holds what the engine thinks it holds.
-    with BinanceEmulator(
-        symbols=MARKETS,
-        speed=300.0,
-        seed=5,
-        start_ms=START_MS + 30_000,
-        balances={"USD": "100000"},
-    ) as emulator:
+    with live_emulator() as emulator:
         yield emulator
 
 

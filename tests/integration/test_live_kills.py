@@ -37,7 +37,7 @@ from grodtd.adapters.brokers.exchange_orders import exchange_client_id
 from tests.support.daemon import DaemonProcess, wait_for
 from tests.support.exchange import BinanceEmulator
 from tests.support.exchange.faults import Fault
-from tests.support.live import MARKETS, START_MS, live_env, store_fills
+from tests.support.live import live_emulator, live_env, store_fills
 
 pytestmark = pytest.mark.slow
 
@@ -48,13 +48,7 @@ ENTRY_SENT = ("order submitted", "entry")
 
 @pytest.fixture
 def emu() -> Iterator[BinanceEmulator]:
-    with BinanceEmulator(
-        symbols=MARKETS,
-        speed=300.0,
-        seed=5,
-        start_ms=START_MS + 30_000,
-        balances={"USD": "100000"},
-    ) as emulator:
+    with live_emulator() as emulator:
         yield emulator
 
 

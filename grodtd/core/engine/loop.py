@@ -226,12 +226,7 @@ class Engine:
             ts = self._newest_ts()
             self._snapshot = None
             self._apply_fills(fills, ts)
-            if self._store is not None:
-                self._commit(ts)
-            if self._flow.busy:
-                self._after_commit()
-            self._outbox.extend(self._news.since_last(self._risk, ts))
-            self._tell(self._outbox)
+            self._between_bars(ts)
 
     def flatten(self, reason: str) -> int:
         """The operator's flatten: pause entries, then close every open position at market
@@ -248,13 +243,18 @@ class Engine:
                 if st.exit_id is None:
                     self._desk.exit_at_market(st, position, reason, ts, OrderPurpose.FLATTEN)
                     sent += 1
-            if self._store is not None:
-                self._commit(ts)
-            if self._flow.busy:
-                self._after_commit()
-            self._outbox.extend(self._news.since_last(self._risk, ts))
-            self._tell(self._outbox)
+            self._between_bars(ts)
             return sent
+
+    def _between_bars(self, ts: int) -> None:
+        """Finish a change made between bars as a bar would: durable first, then the venue,
+        then the observers (under the lock; ``ts`` is the newest bar's)."""
+        if self._store is not None:
+            self._commit(ts)
+        if self._flow.busy:
+            self._after_commit()
+        self._outbox.extend(self._news.since_last(self._risk, ts))
+        self._tell(self._outbox)
 
     def catch_up(self, bar: Bar) -> None:
         """``process`` for a bar that is already history when it arrives (after an outage of
