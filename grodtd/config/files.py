@@ -189,7 +189,9 @@ def check_unknown_files(
         if path.name.startswith("."):
             continue
         if path.is_dir():
-            if path.name != "environments":
+            # fleet/ holds the Swarm fleet's file and its bots' overlays: scripts/fleet.sh
+            # reads it and mounts one overlay into each bot, the daemon never looks inside.
+            if path.name not in _KNOWN_DIRS:
                 warnings.append(f"{path}: a directory GRODT does not read (only environments/)")
             continue
         _check_file(path, path.suffix == ".yaml", problems, warnings)
@@ -207,6 +209,9 @@ def check_unknown_files(
             )
             continue
         _check_file(path, known, problems, warnings)
+
+
+_KNOWN_DIRS = frozenset({"environments", "fleet"})
 
 
 def _check_file(path: Path, known: bool, problems: list[str], warnings: list[str]) -> None:
