@@ -9,8 +9,9 @@ loaded from another host".
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,6 +19,8 @@ import pytest
 from tests.support.tools import unavailable
 
 CHROMIUM = "/usr/bin/chromium"
+# Screenshots a reviewer can look at after a run (git-ignored; CI keeps them as artefacts).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -49,6 +52,31 @@ class WatchedPage:
         ]
 
 
+def chart_ink(watched: WatchedPage, element_id: str) -> int:
+    """How many pixels the canvases inside ``element_id`` have painted: proof a chart was
+    drawn with data, not left an empty frame (the axes alone paint far fewer)."""
+    return watched.page.evaluate(  # type: ignore[attr-defined,no-any-return]
+        """(id) => {
+            let painted = 0;
+            for (const c of document.getElementById(id).querySelectorAll('canvas')) {
+                if (!c.width || !c.height) continue;
+                const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+            }
+            return painted;
+        }""",
+        element_id,
+    )
+
+
+def screenshot(page: object, name: str) -> Path:
+    """Save a full-page PNG under build/test-artifacts/ and return its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -73,13 +101,17 @@ def chromium() -> Iterator[object]:
 
 @pytest.fixture
 def open_watched(chromium: object) -> Iterator[object]:
-    """``open_watched(url) -> WatchedPage``; contexts are closed after the test."""
+    """``open_watched(url, block=globs) -> WatchedPage``; contexts are closed after the test."""
     contexts = []
 
-    def open_(url: str) -> WatchedPage:
-        context = chromium.new_context(service_workers="block")  # type: ignore[attr-defined]
+    def open_(url: str, block: Sequence[str] = ()) -> WatchedPage:
+        context = chromium.new_context(  # type: ignore[attr-defined]
+            service_workers="block", viewport={"width": 1400, "height": 900}
+        )
         contexts.append(context)
         page = context.new_page()
+        for pattern in block:  # as if those files were not installed: the server says 404
+            page.route(pattern, lambda route: route.fulfill(status=404, body="not found"))
         watched = WatchedPage(page=page, origin=_origin(url))
         page.on("request", lambda request: watched.requests.append(request.url))
         page.on(
