@@ -62,11 +62,20 @@ class CandleTape:
         with self._lock:
             return tuple(sorted(self._candles))
 
-    def recent(self, symbol: str, limit: int) -> list[Candle]:
-        """The newest ``limit`` candles of ``symbol``, oldest first; empty for an unknown one."""
+    def recent(self, symbol: str, limit: int, since_ts: int | None = None) -> list[Candle]:
+        """The newest ``limit`` candles of ``symbol`` at or after ``since_ts``, oldest first;
+        empty for an unknown symbol. A chart that has the older bars asks with ``since_ts``."""
         with self._lock:
             candles = self._candles.get(symbol)
             if candles is None or limit <= 0:
                 return []
-            skip = max(0, len(candles) - limit)
+            newer = len(candles)
+            if since_ts is not None:
+                # Newest first from the right end: a poll asks for the last bar or two.
+                newer = 0
+                for candle in reversed(candles):
+                    if candle.ts < since_ts:
+                        break
+                    newer += 1
+            skip = len(candles) - min(limit, newer)
             return list(islice(candles, skip, None))

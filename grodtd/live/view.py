@@ -133,8 +133,8 @@ class LiveDaemonView:
     def candle_symbols(self) -> tuple[str, ...]:
         return self._candles.symbols()
 
-    def candles(self, symbol: str, limit: int) -> list[Candle]:
-        return self._candles.recent(symbol, limit)
+    def candles(self, symbol: str, limit: int, since_ts: int | None = None) -> list[Candle]:
+        return self._candles.recent(symbol, limit, since_ts)
 
     def equity_curve(self, limit: int, since_ts: int | None = None) -> list[EquitySnapshot]:
         return self._store.list_equity(limit, since_ts)

@@ -118,8 +118,9 @@ class DaemonView(Protocol):
         """The symbols that have candles in memory."""
         ...
 
-    def candles(self, symbol: str, limit: int) -> list[Candle]:
-        """The newest ``limit`` candles of ``symbol`` kept in memory, oldest first."""
+    def candles(self, symbol: str, limit: int, since_ts: int | None = None) -> list[Candle]:
+        """The newest ``limit`` candles of ``symbol`` at or after ``since_ts`` kept in memory,
+        oldest first."""
         ...
 
 

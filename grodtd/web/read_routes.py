@@ -144,15 +144,22 @@ def read_routes(view: DaemonView) -> APIRouter:
         limit: Annotated[
             int, Query(ge=1, le=MAX_CANDLES, description="Newest bars to return.")
         ] = 500,
+        since: Since = None,
     ) -> CandlesOut:
-        """Recent bars with VWAP and EMAs; without ``symbol``, the first symbol's."""
+        """Recent bars with VWAP and EMAs; without ``symbol``, the first symbol's.
+
+        A chart polls with ``since`` = its newest bar's ``ts``: it gets that bar (it may have
+        been still forming) and the ones after it, not the whole window again.
+        """
         symbols = view.candle_symbols()
         chosen = symbol or (symbols[0] if symbols else "")
         return CandlesOut(
             symbol=chosen,
             symbols=list(symbols),
             limit=limit,
-            items=[candle_out(c) for c in view.candles(chosen, limit)] if chosen else [],
+            items=[candle_out(c) for c in view.candles(chosen, limit, _since_ts(since))]
+            if chosen
+            else [],
         )
 
     return router

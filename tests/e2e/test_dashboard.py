@@ -167,28 +167,26 @@ def test_trades_page_and_filter(base_url: str, daemon: FakeDaemon, open_watched)
     page = watched.page
     rows = page.locator("[data-testid=trade-row]")
     expect(page.locator("[data-testid=trades-range]")).to_have_text(
-        "1–25 of 60 closed trade(s), newest first", timeout=10_000
+        "1 to 25 of 60 closed trade(s), newest first", timeout=10_000
     )
     assert rows.count() == 25
     assert page.locator("[data-testid=trades-newer]").is_disabled()
     page.locator("[data-testid=trades-older]").click()
     page.locator("[data-testid=trades-older]").click()
     expect(page.locator("[data-testid=trades-range]")).to_have_text(
-        "51–60 of 60 closed trade(s), newest first", timeout=10_000
+        "51 to 60 of 60 closed trade(s), newest first", timeout=10_000
     )
     assert rows.count() == 10
     assert page.locator("[data-testid=trades-older]").is_disabled()
     page.locator("#trades-symbol").select_option("BTC-USD")
     expect(page.locator("[data-testid=trades-range]")).to_have_text(
-        "1–20 of 20 closed trade(s), newest first", timeout=10_000
+        "1 to 20 of 20 closed trade(s), newest first", timeout=10_000
     )
     assert all("BTC-USD" in t for t in rows.all_inner_texts())
     assert_clean(watched)
 
 
-def test_pause_and_resume_need_the_token(
-    base_url: str, daemon: FakeDaemon, open_watched
-) -> None:  # type: ignore[no-untyped-def]
+def test_pause_and_resume_need_the_token(base_url: str, daemon: FakeDaemon, open_watched) -> None:  # type: ignore[no-untyped-def]
     watched: WatchedPage = open_watched(base_url + "/")
     page = watched.page
     page.wait_for_selector("#state.badge.bad", timeout=10_000)
@@ -229,9 +227,7 @@ def test_pause_and_resume_need_the_token(
     assert watched.foreign_requests() == []
 
 
-def test_dashboard_says_when_the_chart_library_is_missing(
-    daemon: FakeDaemon, open_watched
-) -> None:  # type: ignore[no-untyped-def]
+def test_dashboard_says_when_the_chart_library_is_missing(daemon: FakeDaemon, open_watched) -> None:  # type: ignore[no-untyped-def]
     with serve(create_app(daemon, daemon, control_token=TOKEN)) as url:
         watched: WatchedPage = open_watched(url + "/", block=["**/static/vendor/**"])
         page = watched.page
@@ -250,7 +246,9 @@ def test_cooldown_reads_as_a_time_with_its_clock(
             daemon.state,
             loss_streak=0,
             cooldown_until=until,
-            halts=((HaltReason.COOLDOWN, f"3 losing trades in a row; cooling down until ts {until}"),),
+            halts=(
+                (HaltReason.COOLDOWN, f"3 losing trades in a row; cooling down until ts {until}"),
+            ),
         )
     watched: WatchedPage = open_watched(base_url + "/")
     page = watched.page
@@ -261,4 +259,3 @@ def test_cooldown_reads_as_a_time_with_its_clock(
     assert "ts " not in halts and "2026-05-29 20:26:40 UTC (market)" in halts
     assert page.locator("[data-testid=loss-streak]").inner_text() == "0 since the cooldown began"
     assert_clean(watched)
-

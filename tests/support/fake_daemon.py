@@ -221,9 +221,12 @@ class FakeDaemon:
         with self.lock:
             return tuple(sorted(self.candle_log))
 
-    def candles(self, symbol: str, limit: int) -> list[Candle]:
+    def candles(self, symbol: str, limit: int, since_ts: int | None = None) -> list[Candle]:
         with self.lock:
-            return list(self.candle_log.get(symbol, [])[-limit:])
+            chosen = [
+                c for c in self.candle_log.get(symbol, []) if since_ts is None or c.ts >= since_ts
+            ]
+            return chosen[-limit:]
 
     # OperatorControl
     def pause(self, by: str, reason: str) -> ControlOutcome:

@@ -7,12 +7,15 @@
   const POLL_MS = 2000;
   const TRADE_ROWS = 25;
   const ORDER_ROWS = 50;
-  const CANDLES = 300;
+  const CANDLES = 1000;
   const EQUITY_POINTS = 1000;
   const F = GRODT.format;
   const $ = (id) => document.getElementById(id);
 
   const view = { tradesOffset: 0, tradesTotal: 0, tradesSymbol: "", chartSymbol: "", positions: [] };
+  // What the price chart holds: the whole window is fetched once, then only the newest bars;
+  // the symbol's trades (for the markers) again only when the number of closed trades moves.
+  const chart = { symbol: null, items: [], trades: [], tradesSeen: -1 };
   let priceChart = null;
   let equityChart = null;
 
@@ -172,7 +175,7 @@
     ]), "trade-row");
     const from = page.total ? page.offset + 1 : 0;
     const to = page.offset + page.items.length;
-    setText("trades-range", from + "–" + to + " of " + page.total + " closed trade(s), newest first", "muted");
+    setText("trades-range", from + " to " + to + " of " + page.total + " closed trade(s), newest first", "muted");
     $("trades-newer").disabled = page.offset === 0;
     $("trades-older").disabled = to >= page.total;
   }
@@ -191,14 +194,36 @@
     if (data) setText("market-health", data.ok ? "ok: " + data.reason : data.reason, data.ok ? "pos" : "neg");
   }
 
-  // The markers need the trades of the charted symbol, not the page the table shows.
-  async function renderPrice(candles) {
+  function candlesQuery() {
+    const symbol = view.chartSymbol || chart.symbol;
+    const last = chart.items.length && symbol === chart.symbol ? chart.items[chart.items.length - 1].ts : null;
+    return "api/v1/candles?limit=" + CANDLES + (symbol ? "&symbol=" + encodeURIComponent(symbol) : "")
+      + (last === null ? "" : "&since=" + last);
+  }
+
+  function mergeCandles(data) {
+    if (data.symbol !== chart.symbol) {
+      chart.symbol = data.symbol;
+      chart.items = [];
+      chart.tradesSeen = -1;
+    }
+    const first = data.items.length ? data.items[0].ts : Infinity;
+    // The first new bar replaces the last one held if it has the same time (it was forming).
+    chart.items = chart.items.filter((c) => c.ts < first).concat(data.items).slice(-CANDLES);
+  }
+
+  // The markers need every trade of the charted symbol, not the page the table shows.
+  async function renderPrice(candles, closedTrades) {
     syncOptions("chart-symbol", candles.symbols, false);
-    $("price-empty").hidden = candles.items.length > 0;
+    mergeCandles(candles);
+    $("price-empty").hidden = chart.items.length > 0;
     if (!priceChart) return;
-    const trades = candles.symbol
-      ? (await getJSON("api/v1/trades?limit=500&symbol=" + encodeURIComponent(candles.symbol))).items : [];
-    priceChart.update(candles, trades, view.positions);
+    if (chart.symbol && chart.tradesSeen !== closedTrades) {
+      const path = "api/v1/trades?limit=500&symbol=" + encodeURIComponent(chart.symbol);
+      chart.trades = (await getJSON(path)).items;
+      chart.tradesSeen = closedTrades;
+    }
+    priceChart.update({ symbol: chart.symbol, items: chart.items }, chart.trades, view.positions);
   }
 
   function renderEquity(history) {
@@ -208,14 +233,14 @@
   }
 
   async function refresh() {
+    let closedTrades = -1;
     const status = await getJSON("api/v1/status");
     lastBarAt = status.last_bar_at;
     renderStatus(status);
     const tradeQuery = "api/v1/trades?limit=" + TRADE_ROWS + "&offset=" + view.tradesOffset
       + (view.tradesSymbol ? "&symbol=" + encodeURIComponent(view.tradesSymbol) : "");
-    const chartQuery = "api/v1/candles?limit=" + CANDLES
-      + (view.chartSymbol ? "&symbol=" + encodeURIComponent(view.chartSymbol) : "");
     const jobs = [
+      ["api/v1/trades?limit=1", (page) => { closedTrades = page.total; }],
       ["api/v1/positions", renderPositions],
       ["api/v1/orders?status=pending&limit=" + ORDER_ROWS, renderOrders],
       [tradeQuery, renderTrades],
@@ -224,7 +249,8 @@
     ];
     const results = await Promise.allSettled(jobs.map(([path, render]) => getJSON(path).then(render)));
     // The price chart after the positions: it draws their stop and target.
-    results.push(...(await Promise.allSettled([getJSON(chartQuery).then(renderPrice)])));
+    const chartJob = getJSON(candlesQuery()).then((c) => renderPrice(c, closedTrades));
+    results.push(...(await Promise.allSettled([chartJob])));
     const failed = results.filter((r) => r.status === "rejected");
     if (failed.length > 0) throw failed[0].reason;
   }
