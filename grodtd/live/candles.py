@@ -1,7 +1,7 @@
 """The recent candles of each symbol with the strategy's indicator values, for the dashboard.
 
 A ring buffer per symbol (``collections.deque`` with a ``maxlen``), so a daemon that runs for
-months holds the same few hundred kilobytes as one that started a minute ago. The indicator
+months holds the same half a megabyte per symbol as one that started a minute ago. The indicator
 values come from the core's own ``IndicatorSet`` with the engine's parameters, fed the same
 bars in the same order (warm-up included), so the chart shows the VWAP and EMAs the strategy
 decided on without the web reaching into the engine's mutable state.
@@ -18,7 +18,8 @@ from grodtd.core.models import Bar
 from grodtd.core.params import IndicatorParams
 from grodtd.web.contracts import Candle
 
-# One day of 1-minute bars per symbol: about 150 kB each, whatever the uptime.
+# One day of 1-minute bars per symbol: about 480 kB each (measured with tracemalloc), whatever
+# the uptime.
 DEFAULT_CAPACITY = 1440
 
 
