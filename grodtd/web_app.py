@@ -2,9 +2,10 @@
 
 It sees the daemon only through ``DaemonView`` and ``Control`` (see ``grodtd.web.contracts``), so it
 never imports an adapter or the composition root, and a test can serve it any object with
-those methods. Everything it serves comes from this process: the dashboard's script and styles
-are local files, and the interactive docs UI (which pulls from a CDN) is switched off while
-``/openapi.json`` stays.
+those methods. Everything it serves comes from this process: the dashboard's script, styles and
+chart library are local files. FastAPI's interactive docs UI loads from a CDN and runs an
+inline script, both of which the CSP forbids, so ``/docs`` is a local page that says so and
+points to ``/openapi.json``.
 """
 
 import hmac
@@ -88,10 +89,15 @@ def create_app(view: DaemonView, control: OperatorControl, *, control_token: str
 
     static_dir = resources.files("grodtd.web") / "static"
     index = static_dir / "index.html"
+    docs = static_dir / "docs.html"
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:
         return FileResponse(str(index), media_type="text/html; charset=utf-8")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> FileResponse:
+        return FileResponse(str(docs), media_type="text/html; charset=utf-8")
 
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
     return app

@@ -255,4 +255,8 @@ def populated_daemon() -> FakeDaemon:
     daemon.fill_log = [sample_fill(i) for i in range(5)]
     daemon.trade_log = [sample_trade(i, pnl=(-1) ** i * 5.0 * (i + 1)) for i in range(3)]
     daemon.equity_log = [sample_equity(i, 10_000.0 + 7.0 * i) for i in range(30)]
+    daemon.candle_log = {
+        "BTC-USD": sample_candles("BTC-USD", 50),
+        "ETH-USD": sample_candles("ETH-USD", 10, 3_000.0),
+    }
     return daemon
