@@ -54,8 +54,12 @@ SymbolFilter = Annotated[
 def _not_a_number(value: object) -> object:
     # pydantic reads "-1" as a datetime (epoch -1 s); a number must go through the int branch
     # and its bounds, so only real ISO strings may become datetimes.
-    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
-        raise ValueError("a numeric since is epoch seconds: 0..253402300799")
+    if isinstance(value, str):
+        try:
+            float(value)  # "5", "-1", "1e9", "-2.2e-309", "nan": all numbers, none ISO times
+        except ValueError:
+            return value
+        raise ValueError("a numeric since is whole epoch seconds: 0..253402300799")
     return value
 
 

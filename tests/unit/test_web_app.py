@@ -249,7 +249,7 @@ def test_equity_curve_filters_by_epoch_or_iso_since(client: httpx.Client) -> Non
     assert [p["ts"] for p in by_epoch] == [since + 60 * i for i in range(5)]
     assert by_iso == by_epoch
     assert len(client.get("/api/v1/equity", params={"limit": 3}).json()) == 3
-    for bad in ("yesterday", "-5", "2026-13-01"):
+    for bad in ("yesterday", "-5", "2026-13-01", "1.5", "-2.2e-309", "nan"):
         assert client.get("/api/v1/equity", params={"since": bad}).status_code == 422
 
 
