@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grodtd.adapters.store import SqlStore
+from grodtd.adapters.store.history import bucket_width
 from grodtd.core.models import (
     Checkpoint,
     EquitySnapshot,
@@ -104,20 +105,52 @@ def test_trades_filter_by_symbol(store: SqlStore) -> None:
     assert store.list_trades(50, 0).total == 12
 
 
+def reference_sample(snaps: list[EquitySnapshot], points: int) -> list[EquitySnapshot]:
+    """The sampling done the slow, obvious way: every snapshot into its bucket."""
+    first = snaps[0].ts
+    width = bucket_width(first, snaps[-1].ts, points)
+    buckets: dict[int, list[EquitySnapshot]] = {}
+    for snap in snaps:
+        buckets.setdefault((snap.ts - first) // width, []).append(snap)
+    return [
+        replace(group[-1], drawdown=max(s.drawdown for s in group))
+        for _, group in sorted(buckets.items())
+    ]
+
+
+def commit_equity(store: SqlStore, snaps: list[EquitySnapshot], start: int) -> None:
+    for n, snap in enumerate(snaps, start=start):
+        store.commit(UnitOfWork(checkpoint=Checkpoint(bars_processed=n), equity=snap))
+
+
 def test_equity_history_spans_everything_in_at_most_the_points_asked(store: SqlStore) -> None:
     snaps = [snapshot(i, 10_000.0 + i, drawdown=0.0) for i in range(1000)]
     # A sharp dip in the middle of a bucket: the sample must still show its depth.
     snaps[517] = snapshot(517, 9_000.0, drawdown=0.1)
-    for n, snap in enumerate(snaps, start=1):
-        store.commit(UnitOfWork(checkpoint=Checkpoint(bars_processed=n), equity=snap))
+    commit_equity(store, snaps, start=1)
 
     sampled = store.equity_history(100)
-    assert 90 <= len(sampled) <= 100
-    assert sampled[0].ts < T0 + 60 * 10, "it starts at the start, not 500 bars ago"
+    assert 50 <= len(sampled) <= 100
+    assert sampled[0].ts < T0 + 60 * 20, "it starts at the start, not 500 bars ago"
     assert sampled[-1] == snaps[-1], "it ends exactly at the current equity"
     assert [p.ts for p in sampled] == sorted(p.ts for p in sampled)
     assert max(p.drawdown for p in sampled) == pytest.approx(0.1)
+    assert sampled == reference_sample(snaps, 100)
     assert store.equity_history(5000) == snaps, "fewer points than asked: all of them"
     recent = store.equity_history(10, since_ts=T0 + 60 * 900)
     assert len(recent) <= 10 and recent[0].ts >= T0 + 60 * 900 and recent[-1] == snaps[-1]
+    assert recent == reference_sample(snaps[900:], 10)
     assert store.equity_history(10, since_ts=T0 + 60 * 5000) == []
+
+
+def test_equity_history_polled_as_it_grows_matches_a_fresh_sampling(store: SqlStore) -> None:
+    """A poll adds only the new snapshots to the cached buckets; the answer must be what a
+    sampling of the whole table gives, also when the growth widens the buckets."""
+    snaps = [snapshot(i, 10_000.0 + (i % 37), drawdown=(i % 53) / 1000) for i in range(3000)]
+    commit_equity(store, snaps[:700], start=1)
+    assert store.equity_history(64) == reference_sample(snaps[:700], 64)
+    done = 700
+    for step in (1, 2, 40, 300, 957, 1000):  # some stay in the buckets, some double them
+        commit_equity(store, snaps[done : done + step], start=done + 1)
+        done += step
+        assert store.equity_history(64) == reference_sample(snaps[:done], 64), done

@@ -72,6 +72,7 @@ class SqlStore:
             # Pin a relative path now, so a later change of working directory cannot move it.
             self._url = self._url.set(database=str(self._db_path))
         self._engine = make_engine(self._url)
+        self._equity_sampler = history.EquitySampler()
         self._writer = self._engine.execution_options(**{WRITE_OPTION: True})
         # In-memory SQLite exists only inside its one shared connection: probe through it.
         self._probe: Engine = (
@@ -265,10 +266,10 @@ class SqlStore:
         return [mapping.equity_from_row(r) for r in reversed(rows)]
 
     def equity_history(self, points: int, since_ts: int | None = None) -> list[EquitySnapshot]:
-        """At most ``points`` snapshots spanning the whole history (see ``sampled_equity``)."""
+        """At most ``points`` snapshots spanning the whole history (see ``EquitySampler``)."""
         _check_window(points, 0)
         with self._guard("read equity history"), self._engine.begin() as conn:
-            return history.sampled_equity(conn, max(points, 1), since_ts)
+            return self._equity_sampler.sample(conn, max(points, 1), since_ts)
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` ("ok" when healthy); PostgreSQL has no
