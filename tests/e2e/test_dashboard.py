@@ -63,7 +63,7 @@ def test_dashboard_shows_live_equity_and_trades(
         daemon.equity_log.extend(sample_equity(i, 10_000.0 + 25.0 * i) for i in range(1, 40))
         daemon.trade_log.append(sample_trade(3, pnl=42.0))
 
-    expect(page.locator("#equity-chart")).to_have_attribute("data-points", "40", timeout=10_000)
+    expect(page.locator("#equity-chart")).to_have_attribute("data-points", "40", timeout=20_000)
     row = page.locator("[data-testid=trade-row]")
     row.first.wait_for(timeout=10_000)
     assert row.count() == 1
@@ -152,7 +152,7 @@ def test_price_chart_draws_candles_markers_and_levels(
     page.locator("#chart-symbol").select_option("BTC-USD")
     expect(chart).to_have_attribute("data-markers", "3", timeout=10_000)
     # A $44 loss on 10,000 is drawn small: the axis spans at least 1 % of the capital.
-    expect(page.locator("#equity-chart")).to_have_attribute("data-points", "40", timeout=10_000)
+    expect(page.locator("#equity-chart")).to_have_attribute("data-points", "40", timeout=20_000)
     screenshot(page, "dashboard-fake-daemon")
     assert_clean(watched)
 

@@ -9,6 +9,8 @@
   const ORDER_ROWS = 50;
   const CANDLES = 1000;
   const EQUITY_POINTS = 1000;
+  const EQUITY_EVERY = 5; // polls
+  let polls = 0;
   const F = GRODT.format;
   const $ = (id) => document.getElementById(id);
 
@@ -244,13 +246,23 @@
       ["api/v1/positions", renderPositions],
       ["api/v1/orders?status=pending&limit=" + ORDER_ROWS, renderOrders],
       [tradeQuery, renderTrades],
-      ["api/v1/equity/history?points=" + EQUITY_POINTS, renderEquity],
       ["api/v1/checks", renderChecks],
     ];
-    const results = await Promise.allSettled(jobs.map(([path, render]) => getJSON(path).then(render)));
+    // A long curve barely moves in 2 s; its 1000 points are the biggest answer, so less often.
+    if (polls++ % EQUITY_EVERY === 0) jobs.push(["api/v1/equity/history?points=" + EQUITY_POINTS, renderEquity]);
     // The price chart after the positions: it draws their stop and target.
-    const chartJob = getJSON(candlesQuery()).then((c) => renderPrice(c, closedTrades));
-    results.push(...(await Promise.allSettled([chartJob])));
+    jobs.push([candlesQuery(), (c) => renderPrice(c, closedTrades)]);
+    // One request at a time: the daemon then serves a tab from one worker thread, not seven
+    // at once (each thread would grow its own malloc arena in the daemon's memory).
+    const results = [];
+    for (const [path, render] of jobs) {
+      try {
+        await render(await getJSON(path));
+        results.push({ status: "fulfilled" });
+      } catch (reason) {
+        results.push({ status: "rejected", reason });
+      }
+    }
     const failed = results.filter((r) => r.status === "rejected");
     if (failed.length > 0) throw failed[0].reason;
   }
