@@ -52,6 +52,18 @@ class WatchedPage:
         ]
 
 
+# What Chromium logs for any 4xx answer to fetch(); the refused control attempt is one.
+REFUSED_401 = "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
+
+
+def assert_only_refusals_logged(watched: WatchedPage) -> None:
+    """The console holds nothing but the 401 of a deliberately refused control call: no
+    script error, no CSP violation ("Refused to ..."), no other failed load."""
+    assert watched.console_errors, "the refused attempt should have logged its 401"
+    assert set(watched.console_errors) == {REFUSED_401}, watched.console_errors
+    assert watched.page_errors == []
+
+
 def chart_ink(watched: WatchedPage, element_id: str) -> int:
     """How many pixels the canvases inside ``element_id`` have painted: proof a chart was
     drawn with data, not left an empty frame (the axes alone paint far fewer)."""

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from grodtd.core.models import HaltReason, OrderPurpose, OrderStatus
 from grodtd.web.contracts import CheckResult, HealthReport
 from grodtd.web_app import create_app
-from tests.e2e.conftest import WatchedPage, chart_ink, screenshot
+from tests.e2e.conftest import WatchedPage, assert_only_refusals_logged, chart_ink, screenshot
 from tests.support.fake_daemon import (
     T0,
     FakeDaemon,
@@ -222,7 +222,7 @@ def test_pause_and_resume_need_the_token(base_url: str, daemon: FakeDaemon, open
     expect(banner).to_be_hidden()
     # The refused attempt was a 401 answer, which Chromium logs as a failed resource load;
     # that is the only console line allowed here.
-    assert all("401" in e for e in watched.console_errors), watched.console_errors
+    assert_only_refusals_logged(watched)
     assert watched.page_errors == []
     assert watched.foreign_requests() == []
 

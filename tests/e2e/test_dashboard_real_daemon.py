@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import WatchedPage, chart_ink, screenshot
+from tests.e2e.conftest import WatchedPage, assert_only_refusals_logged, chart_ink, screenshot
 from tests.support.daemon import CONTROL_TOKEN, DaemonProcess, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -88,6 +88,6 @@ def test_real_dashboard_pauses_and_resumes_with_the_token(
     page.locator("[data-testid=control-submit]").click()
     expect(page.locator("#state")).not_to_have_text("paused", timeout=10_000)
     assert daemon.get("/api/v1/status").json()["paused"] is False
-    assert all("401" in e for e in watched.console_errors), watched.console_errors
+    assert_only_refusals_logged(watched)
     assert watched.page_errors == []
     assert watched.foreign_requests() == []
