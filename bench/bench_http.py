@@ -161,9 +161,21 @@ def dashboard_open(url: str) -> Iterator[None]:
                 browser.wait()
 
 
-def dashboard_requests(lines: list[str]) -> int:
-    """The chart requests the daemon's access log recorded (one per poll of an open tab)."""
-    return sum(1 for line in lines if '"/api/v1/candles"' in line)
+def dashboard_requests(lines: list[str]) -> tuple[int, int, float, float]:
+    """From the daemon's access log: chart polls, the tab's requests, their summed and their
+    slowest server time in ms (the access log's ``duration_ms``: what the tab cost the daemon)."""
+    polls, durations = 0, []
+    for line in lines:
+        if '"http_request"' not in line or '"/api/v1/' not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("path") == "/api/v1/candles":
+            polls += 1
+        durations.append(float(record.get("duration_ms", 0.0)))
+    return polls, len(durations), sum(durations), max(durations, default=0.0)
 
 
 def rss_mb(pid: int) -> float:
@@ -258,7 +270,9 @@ def main() -> None:
         browser = dashboard_open(url) if args.dashboard else nullcontext()
         with browser:
             rows, memory, status = measure(daemon, args)
-        polls = dashboard_requests(daemon.log_lines()) if args.dashboard else 0
+        polls, served, busy_ms, slowest_ms = (
+            dashboard_requests(daemon.log_lines()) if args.dashboard else (0, 0, 0.0, 0.0)
+        )
     lines = [
         f"Target: {daemon.label}{' without its HEALTHCHECK' if args.no_healthcheck else ''}; "
         + (
@@ -268,7 +282,8 @@ def main() -> None:
             else "daemon and load generator share every CPU; "
         )
         + (
-            f"the dashboard open in headless Chromium ({polls} chart polls served); "
+            f"the dashboard open in headless Chromium ({polls} polls, {served} API requests "
+            f"served in {busy_ms:.0f} ms of server time in all, slowest {slowest_ms:.1f} ms); "
             if args.dashboard
             else ""
         )
