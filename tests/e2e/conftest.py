@@ -21,6 +21,10 @@ from tests.support.tools import unavailable
 CHROMIUM = "/usr/bin/chromium"
 # Screenshots a reviewer can look at after a run (git-ignored; CI keeps them as artefacts).
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
+CHART_LIBRARY = (
+    Path(__file__).resolve().parents[2]
+    / "grodtd/web/static/vendor/lightweight-charts.standalone.production.js"
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -100,6 +104,8 @@ def _origin(url: str) -> str:
 def chromium() -> Iterator[object]:
     if not shutil.which(CHROMIUM):
         unavailable(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    if not CHART_LIBRARY.exists():
+        unavailable("the dashboard's chart library is missing: run scripts/fetch-web-assets.sh")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
