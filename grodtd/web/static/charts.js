@@ -151,7 +151,7 @@
         autoscaleInfoProvider: (original) => this.scaleAroundBaseline(original()),
       });
       this.drawdown = this.chart.addSeries(LWC.HistogramSeries, {
-        color: COLORS.down, title: "drawdown", priceFormat: { type: "percent", precision: 2 },
+        color: COLORS.down, title: "drawdown", priceFormat: { type: "percent", precision: 2, minMove: 0.01 },
         priceLineVisible: false,
       }, 1);
       const panes = this.chart.panes();
