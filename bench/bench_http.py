@@ -15,6 +15,10 @@ Two targets, the same measurement:
 to the others, as a one-CPU container limit would. The load generator is deliberately lean:
 raw HTTP/1.1 over asyncio streams, one pre-encoded request, no client library, so its own cost
 stays small next to the server's.
+``--dashboard`` keeps the dashboard open in Debian's headless Chromium for the whole run (it
+polls the read API every 2 s and draws both charts, as an operator's open tab does), so the
+budgets are measured with the dashboard's load on the daemon; the report counts the
+dashboard's requests the daemon logged, proof that it really was polling.
 Latency runs from the moment a request is written to the moment its whole body has arrived.
 Requests are sent on a fixed schedule; ``late`` counts the ones sent more than 5 ms behind it,
 which would mean the generator, not the server, was the bottleneck.
@@ -33,13 +37,14 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.support.daemon import DaemonProcess, wait_for  # noqa: E402
 
 DAEMON_CPU = 0
@@ -53,6 +58,7 @@ class Target:
     address: str
     web_port: int
     metrics_port: int
+    log_lines: Callable[[], list[str]]  # the daemon's stdout so far
 
     def status(self) -> dict[str, object]:
         url = f"http://{self.address}:{self.web_port}/api/v1/status"
@@ -101,7 +107,12 @@ def image_target(image: str, pin: bool, healthcheck: bool) -> Iterator[Target]:
         wait_for(lambda: _answers(address, 8000, "/ready"), 60, what="the container to be ready")
         # tini is PID 1 of the container; the daemon is its only child.
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        yield Target(f"image {image}", int(children[0]), address, 8000, 9090)
+
+        def logs() -> list[str]:
+            out = subprocess.run([docker, "logs", name], capture_output=True, text=True).stdout
+            return out.splitlines()
+
+        yield Target(f"image {image}", int(children[0]), address, 8000, 9090, logs)
     finally:
         subprocess.run([docker, "rm", "-f", name], capture_output=True, check=False)
 
@@ -122,9 +133,49 @@ def checkout_target(pin: bool) -> Iterator[Target]:
                 "127.0.0.1",
                 daemon.web_port,
                 daemon.metrics_port,
+                daemon.stdout_lines,
             )
         finally:
             daemon.ensure_stopped()
+
+
+@contextmanager
+def dashboard_open(url: str) -> Iterator[None]:
+    """Headless Chromium showing the dashboard for as long as the block runs."""
+    if not Path(CHROMIUM).exists():
+        sys.exit(f"--dashboard needs {CHROMIUM}: apt-get install -y chromium")
+    with tempfile.TemporaryDirectory() as profile:
+        browser = subprocess.Popen(
+            [CHROMIUM, *CHROMIUM_ARGS, f"--user-data-dir={profile}", url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            yield
+        finally:
+            browser.terminate()
+            try:
+                browser.wait(10)
+            except subprocess.TimeoutExpired:
+                browser.kill()
+                browser.wait()
+
+
+def dashboard_requests(lines: list[str]) -> tuple[int, int, float, float]:
+    """From the daemon's access log: chart polls, the tab's requests, their summed and their
+    slowest server time in ms (the access log's ``duration_ms``: what the tab cost the daemon)."""
+    polls, durations = 0, []
+    for line in lines:
+        if '"http_request"' not in line or '"/api/v1/' not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("path") == "/api/v1/candles":
+            polls += 1
+        durations.append(float(record.get("duration_ms", 0.0)))
+    return polls, len(durations), sum(durations), max(durations, default=0.0)
 
 
 def rss_mb(pid: int) -> float:
@@ -196,6 +247,9 @@ def main() -> None:
         action="store_true",
         help="image only: without Docker's HEALTHCHECK (to see what its probes cost)",
     )
+    parser.add_argument(
+        "--dashboard", action="store_true", help="keep the dashboard open in Chromium meanwhile"
+    )
     parser.add_argument("--rate", type=float, default=200, help="requests/s per endpoint")
     parser.add_argument("--seconds", type=float, default=30, help="per endpoint")
     parser.add_argument("--clients", type=int, default=8, help="keep-alive connections")
@@ -212,19 +266,13 @@ def main() -> None:
         else image_target(args.image, args.pin, not args.no_healthcheck)
     )
     with target as daemon:
-        time.sleep(args.warmup)
-        rows = []
-        for name, port in (("/health", daemon.web_port), ("/metrics", daemon.metrics_port)):
-            result = asyncio.run(
-                drive(daemon.address, port, name, args.rate, args.seconds, args.clients)
-            )
-            lat = result.latencies
-            rows.append(
-                f"| {name} | {len(lat)} | {result.errors} | {result.late} | {pct(lat, 0.5):.2f} "
-                f"| {pct(lat, 0.99):.2f} | {max(lat) * 1000:.2f} |"
-            )
-        memory = rss_mb(daemon.pid)
-        status = daemon.status()
+        url = f"http://{daemon.address}:{daemon.web_port}/"
+        browser = dashboard_open(url) if args.dashboard else nullcontext()
+        with browser:
+            rows, memory, status = measure(daemon, args)
+        polls, served, busy_ms, slowest_ms = (
+            dashboard_requests(daemon.log_lines()) if args.dashboard else (0, 0, 0.0, 0.0)
+        )
     lines = [
         f"Target: {daemon.label}{' without its HEALTHCHECK' if args.no_healthcheck else ''}; "
         + (
@@ -232,6 +280,12 @@ def main() -> None:
             f"{sorted(os.sched_getaffinity(0))}; "
             if args.pin
             else "daemon and load generator share every CPU; "
+        )
+        + (
+            f"the dashboard open in headless Chromium ({polls} polls, {served} API requests "
+            f"served in {busy_ms:.0f} ms of server time in all, slowest {slowest_ms:.1f} ms); "
+            if args.dashboard
+            else ""
         )
         + f"{args.rate:g} requests/s per endpoint over "
         f"{args.clients} keep-alive connections for {args.seconds:g} s each, after "
@@ -256,6 +310,22 @@ def main() -> None:
             f"Command:\n\n{command}\n\n{report}\n\n"
             "Targets: p99 under 10 ms at 200 requests/s; resident memory under 90 MB.\n"
         )
+
+
+def measure(daemon: Target, args: argparse.Namespace) -> tuple[list[str], float, dict[str, object]]:
+    """Trade for the warm-up, then load each endpoint; the table rows, RSS and final status."""
+    time.sleep(args.warmup)
+    rows = []
+    for name, port in (("/health", daemon.web_port), ("/metrics", daemon.metrics_port)):
+        result = asyncio.run(
+            drive(daemon.address, port, name, args.rate, args.seconds, args.clients)
+        )
+        lat = result.latencies
+        rows.append(
+            f"| {name} | {len(lat)} | {result.errors} | {result.late} | {pct(lat, 0.5):.2f} "
+            f"| {pct(lat, 0.99):.2f} | {max(lat) * 1000:.2f} |"
+        )
+    return rows, rss_mb(daemon.pid), daemon.status()
 
 
 if __name__ == "__main__":

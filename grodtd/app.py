@@ -34,6 +34,7 @@ from grodtd.core.engine import Engine
 from grodtd.core.events import Observer
 from grodtd.core.ports import MarketData, RecoveredState
 from grodtd.factories import build_market, live_broker, paper_broker
+from grodtd.live.candles import CandleTape
 from grodtd.live.control import DurableControl
 from grodtd.live.reconcile import Reconciler, restore_rails
 from grodtd.live.runner import LiveRunner, Pacing
@@ -280,6 +281,7 @@ def _assemble(
     market_clock = MarketDataClock()
     if live is not None:
         market_clock.problem = live.problem
+    candles = CandleTape(params.indicators)
     runner = LiveRunner(
         engine,
         market,
@@ -293,6 +295,7 @@ def _assemble(
         venue=broker,
         live=live,
         chores=chores,
+        on_bar=candles.record,
     )
     lifecycle = Lifecycle()
     control = DurableControl(
@@ -319,6 +322,8 @@ def _assemble(
             settings.market.exchange if live is not None else None,
             trading=mode,
         ),
+        candles=candles,
+        initial_cash=params.initial_cash,
     )
     token = settings.control_token.get_secret_value() if settings.control_token else None
     web = embedded_server(create_app(view, control, control_token=token), sockets[0])

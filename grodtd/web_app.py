@@ -2,22 +2,21 @@
 
 It sees the daemon only through ``DaemonView`` and ``Control`` (see ``grodtd.web.contracts``), so it
 never imports an adapter or the composition root, and a test can serve it any object with
-those methods. Everything it serves comes from this process: the dashboard's script and styles
-are local files, and the interactive docs UI (which pulls from a CDN) is switched off while
-``/openapi.json`` stays.
+those methods. Everything it serves comes from this process: the dashboard's script, styles and
+chart library are local files. FastAPI's interactive docs UI loads from a CDN and runs an
+inline script, both of which the CSP forbids, so ``/docs`` is a local page that says so and
+points to ``/openapi.json``.
 """
 
 import hmac
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import BeforeValidator, Field
 
 from grodtd.web.contracts import ControlOutcome, DaemonView, HealthReport, OperatorControl
 from grodtd.web.middleware import (
@@ -25,34 +24,18 @@ from grodtd.web.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
+from grodtd.web.read_routes import read_routes
 from grodtd.web.schemas import (
     ChecksOut,
     ControlIn,
     ControlOut,
-    EquityPointOut,
     ErrorOut,
-    FillPage,
     HealthOut,
-    OrderPage,
-    PositionOut,
-    StatusOut,
-    TradePage,
-    equity_out,
-    fill_out,
     health_out,
-    order_out,
-    position_out,
-    status_out,
-    trade_out,
 )
 
-MAX_PAGE = 500
-MAX_OFFSET = 1_000_000_000
-MAX_EQUITY_POINTS = 10_000
 # Only pause and resume take a body (a short JSON object); anything bigger is refused with 413.
 MAX_BODY_BYTES = 16 * 1024
-# Upper bound for an epoch ``since``: year 9999, the last instant ISO 8601 can express.
-MAX_EPOCH = 253_402_300_799
 
 _DISABLED = (
     "control is disabled: no control token is configured; set GRODT_CONTROL_TOKEN_FILE "
@@ -60,41 +43,10 @@ _DISABLED = (
 )
 _UNAUTHORIZED = "missing or wrong bearer token; send 'Authorization: Bearer <token>'"
 
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size, 1..500.")]
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip, newest first.")]
-
-
-def _not_a_number(value: object) -> object:
-    # pydantic reads "-1" as a datetime (epoch -1 s); a number must go through the int branch
-    # and its bounds, so only real ISO strings may become datetimes.
-    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
-        raise ValueError("a numeric since is epoch seconds: 0..253402300799")
-    return value
-
-
-Since = Annotated[
-    Annotated[int, Field(ge=0, le=MAX_EPOCH)]
-    | Annotated[datetime, BeforeValidator(_not_a_number)]
-    | None,
-    Query(
-        description="Only points at or after this time: epoch seconds or an ISO 8601 time "
-        "(UTC if no offset is given).",
-    ),
-]
-
 
 def _health_response(report: HealthReport) -> JSONResponse:
     body = health_out(report)
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if report.ok else 503)
-
-
-def _since_ts(since: int | datetime | None) -> int | None:
-    if since is None:
-        return None
-    if isinstance(since, datetime):
-        aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-        return int(aware.timestamp())
-    return since
 
 
 def _control_out(
@@ -132,15 +84,20 @@ def create_app(view: DaemonView, control: OperatorControl, *, control_token: str
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(_probe_routes(view))
-    app.include_router(_read_routes(view))
+    app.include_router(read_routes(view))
     app.include_router(_control_routes(control, control_token))
 
     static_dir = resources.files("grodtd.web") / "static"
     index = static_dir / "index.html"
+    docs = static_dir / "docs.html"
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:
         return FileResponse(str(index), media_type="text/html; charset=utf-8")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> FileResponse:
+        return FileResponse(str(docs), media_type="text/html; charset=utf-8")
 
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
     return app
@@ -169,50 +126,6 @@ def _probe_routes(view: DaemonView) -> APIRouter:
         return ChecksOut(
             liveness=health_out(view.liveness()), readiness=health_out(view.readiness())
         )
-
-    return router
-
-
-def _read_routes(view: DaemonView) -> APIRouter:
-    """What the bot holds and did: status, positions, orders, fills, trades, equity."""
-    router = APIRouter()
-
-    @router.get("/api/v1/status", response_model=StatusOut, tags=["read"])
-    async def status() -> StatusOut:
-        return status_out(view.snapshot(), view.build_info(), view.intent(), view.market_source())
-
-    @router.get("/api/v1/positions", response_model=list[PositionOut], tags=["read"])
-    async def positions() -> list[PositionOut]:
-        return [position_out(p) for p in view.snapshot().positions]
-
-    @router.get("/api/v1/orders", response_model=OrderPage, tags=["read"])
-    def orders(limit: Limit = 50, offset: Offset = 0) -> OrderPage:
-        page = view.orders(limit, offset)
-        return OrderPage(
-            items=[order_out(o) for o in page.items], total=page.total, limit=limit, offset=offset
-        )
-
-    @router.get("/api/v1/fills", response_model=FillPage, tags=["read"])
-    def fills(limit: Limit = 50, offset: Offset = 0) -> FillPage:
-        page = view.fills(limit, offset)
-        return FillPage(
-            items=[fill_out(f) for f in page.items], total=page.total, limit=limit, offset=offset
-        )
-
-    @router.get("/api/v1/trades", response_model=TradePage, tags=["read"])
-    def trades(limit: Limit = 50, offset: Offset = 0) -> TradePage:
-        page = view.trades(limit, offset)
-        return TradePage(
-            items=[trade_out(t) for t in page.items], total=page.total, limit=limit, offset=offset
-        )
-
-    @router.get("/api/v1/equity", response_model=list[EquityPointOut], tags=["read"])
-    def equity(
-        limit: Annotated[int, Query(ge=1, le=MAX_EQUITY_POINTS)] = 500,
-        since: Since = None,
-    ) -> list[EquityPointOut]:
-        """The most recent ``limit`` equity snapshots at or after ``since``, oldest first."""
-        return [equity_out(e) for e in view.equity_curve(limit, _since_ts(since))]
 
     return router
 

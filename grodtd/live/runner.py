@@ -142,7 +142,10 @@ class LiveRunner:
         live: LiveMarket | None = None,
         chores: Sequence[Chore] = (),
         monotonic: Callable[[], float] = time.monotonic,
+        on_bar: Callable[[Bar], None] | None = None,
     ) -> None:
+        # Sees every bar the engine sees, warm-up included (the dashboard's candle tape).
+        self._on_bar = on_bar
         self._engine = engine
         self._venue = venue
         self._live = live
@@ -167,6 +170,8 @@ class LiveRunner:
             self._engine.process(bar)
         else:
             self._engine.catch_up(bar)  # history after an outage: no entry on it
+        if self._on_bar is not None:
+            self._on_bar(bar)
         self.snapshot = self._engine.snapshot()
 
     def on_engine_thread[T](self, work: Callable[[], T], timeout_s: float = 30.0) -> T:
@@ -217,6 +222,8 @@ class LiveRunner:
                 # Rebuild indicator state only: these bars were traded before (or are the
                 # history a first start learns from).
                 self._engine.warm_up(bar)
+                if self._on_bar is not None:
+                    self._on_bar(bar)
                 warmup_left -= 1
                 warmed += 1
                 if warmed % _WARMUP_SLICE == 0:

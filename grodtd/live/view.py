@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from grodtd.core.models import EquitySnapshot, Fill, OperatorIntent, Order, Trade
+from grodtd.core.models import EquitySnapshot, Fill, OperatorIntent, Order, OrderStatus, Trade
 from grodtd.core.ports import Page, StoreReader
 from grodtd.core.snapshot import EngineSnapshot
+from grodtd.live.candles import CandleTape
 from grodtd.ops.health import (
     HealthReport,
     Heartbeat,
@@ -21,7 +23,24 @@ from grodtd.ops.health import (
     readiness_report,
 )
 from grodtd.ops.version import BuildInfo
-from grodtd.web.contracts import MarketSource
+from grodtd.web.contracts import Candle, EquityHistory, MarketSource
+
+
+class HistoryReader(StoreReader, Protocol):
+    """The store's read side with the dashboard's filters and the downsampled equity."""
+
+    def list_orders(
+        self,
+        limit: int,
+        offset: int,
+        *,
+        statuses: frozenset[OrderStatus] | None = None,
+        symbol: str | None = None,
+    ) -> Page[Order]: ...
+
+    def list_trades(self, limit: int, offset: int, *, symbol: str | None = None) -> Page[Trade]: ...
+
+    def equity_history(self, points: int, since_ts: int | None = None) -> list[EquitySnapshot]: ...
 
 
 @dataclass
@@ -38,7 +57,7 @@ class LiveDaemonView:
         self,
         build: BuildInfo,
         snapshot: Callable[[], EngineSnapshot],
-        store: StoreReader,
+        store: HistoryReader,
         heartbeat: Heartbeat,
         market_clock: MarketDataClock,
         lifecycle: Lifecycle,
@@ -48,7 +67,11 @@ class LiveDaemonView:
         heartbeat_timeout_s: float,
         stale_after_s: float,
         market: MarketSource,
+        candles: CandleTape,
+        initial_cash: float,
     ) -> None:
+        self._candles = candles
+        self._initial_cash = initial_cash
         self._market = market
         self._build = build
         self._snapshot = snapshot
@@ -88,14 +111,30 @@ class LiveDaemonView:
             draining=self._lifecycle.draining,
         )
 
-    def orders(self, limit: int, offset: int) -> Page[Order]:
-        return self._store.list_orders(limit, offset)
+    def orders(
+        self,
+        limit: int,
+        offset: int,
+        *,
+        statuses: frozenset[OrderStatus] | None = None,
+        symbol: str | None = None,
+    ) -> Page[Order]:
+        return self._store.list_orders(limit, offset, statuses=statuses, symbol=symbol)
 
     def fills(self, limit: int, offset: int) -> Page[Fill]:
         return self._store.list_fills(limit, offset)
 
-    def trades(self, limit: int, offset: int) -> Page[Trade]:
-        return self._store.list_trades(limit, offset)
+    def trades(self, limit: int, offset: int, *, symbol: str | None = None) -> Page[Trade]:
+        return self._store.list_trades(limit, offset, symbol=symbol)
+
+    def equity_history(self, points: int, since_ts: int | None = None) -> EquityHistory:
+        return EquityHistory(self._initial_cash, self._store.equity_history(points, since_ts))
+
+    def candle_symbols(self) -> tuple[str, ...]:
+        return self._candles.symbols()
+
+    def candles(self, symbol: str, limit: int, since_ts: int | None = None) -> list[Candle]:
+        return self._candles.recent(symbol, limit, since_ts)
 
     def equity_curve(self, limit: int, since_ts: int | None = None) -> list[EquitySnapshot]:
         return self._store.list_equity(limit, since_ts)

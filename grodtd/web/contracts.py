@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from grodtd.core.models import EquitySnapshot, Fill, OperatorIntent, Order, Trade
+from grodtd.core.models import EquitySnapshot, Fill, OperatorIntent, Order, OrderStatus, Trade
 from grodtd.core.ports import Page
 from grodtd.core.snapshot import EngineSnapshot
 from grodtd.ops.health import CheckResult, HealthReport
@@ -35,6 +35,29 @@ class MarketSource:
     venue: str | None = None
     # Whether orders are real: paper (simulated fills) or live (on the venue).
     trading: Literal["paper", "live"] = "paper"
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One bar with the indicator values the strategy saw at its close (None while seeding)."""
+
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    vwap: float
+    ema_fast: float | None
+    ema_slow: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EquityHistory:
+    """The equity curve since the first bar, downsampled, and the capital it started from."""
+
+    initial_cash: float
+    points: list[EquitySnapshot]
 
 
 class OperatorControl(Protocol):
@@ -72,20 +95,42 @@ class DaemonView(Protocol):
 
     def readiness(self) -> HealthReport: ...
 
-    def orders(self, limit: int, offset: int) -> Page[Order]: ...
+    def orders(
+        self,
+        limit: int,
+        offset: int,
+        *,
+        statuses: frozenset[OrderStatus] | None = None,
+        symbol: str | None = None,
+    ) -> Page[Order]: ...
 
     def fills(self, limit: int, offset: int) -> Page[Fill]: ...
 
-    def trades(self, limit: int, offset: int) -> Page[Trade]: ...
+    def trades(self, limit: int, offset: int, *, symbol: str | None = None) -> Page[Trade]: ...
 
     def equity_curve(self, limit: int, since_ts: int | None = None) -> list[EquitySnapshot]: ...
+
+    def equity_history(self, points: int, since_ts: int | None = None) -> EquityHistory:
+        """At most ``points`` snapshots spanning the whole history, oldest first."""
+        ...
+
+    def candle_symbols(self) -> tuple[str, ...]:
+        """The symbols that have candles in memory."""
+        ...
+
+    def candles(self, symbol: str, limit: int, since_ts: int | None = None) -> list[Candle]:
+        """The newest ``limit`` candles of ``symbol`` at or after ``since_ts`` kept in memory,
+        oldest first."""
+        ...
 
 
 __all__ = [
     "BuildInfo",
+    "Candle",
     "CheckResult",
     "ControlOutcome",
     "DaemonView",
+    "EquityHistory",
     "HealthReport",
     "OperatorControl",
 ]

@@ -35,40 +35,40 @@ def to_datetime(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-class _Out(BaseModel):
+class Out(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class CheckOut(_Out):
+class CheckOut(Out):
     name: str
     ok: bool
     reason: str
 
 
-class HealthOut(_Out):
+class HealthOut(Out):
     status: Literal["ok", "fail"]
     checks: list[CheckOut]
 
 
-class ChecksOut(_Out):
+class ChecksOut(Out):
     """Both reports in one 200 answer, for the dashboard (a 503 would log a browser error)."""
 
     liveness: HealthOut
     readiness: HealthOut
 
 
-class ErrorOut(_Out):
+class ErrorOut(Out):
     detail: str
 
 
-class BuildOut(_Out):
+class BuildOut(Out):
     version: str
     revision: str
     environment: str
     python: str
 
 
-class MarketSourceOut(_Out):
+class MarketSourceOut(Out):
     source: Literal["sim", "replay", "exchange"] = Field(
         description="Where bars come from: the simulator, a CSV replay or an exchange."
     )
@@ -78,23 +78,23 @@ class MarketSourceOut(_Out):
     )
 
 
-class HaltOut(_Out):
+class HaltOut(Out):
     reason: HaltReason
     detail: str
 
 
-class KillSwitchOut(_Out):
+class KillSwitchOut(Out):
     reason: KillSwitchReason
     detail: str
 
 
-class PauseOut(_Out):
+class PauseOut(Out):
     since: datetime = Field(description="Wall-clock time of the operator's pause.")
     by: str
     reason: str
 
 
-class StatusOut(_Out):
+class StatusOut(Out):
     last_bar_at: datetime | None = Field(description="Open time of the last processed bar.")
     bars_processed: int
     equity: float
@@ -124,7 +124,7 @@ class StatusOut(_Out):
     market: MarketSourceOut
 
 
-class PositionOut(_Out):
+class PositionOut(Out):
     symbol: str
     qty: float
     avg_price: float
@@ -138,7 +138,7 @@ class PositionOut(_Out):
     unrealized_pnl: float
 
 
-class OrderOut(_Out):
+class OrderOut(Out):
     client_order_id: str
     symbol: str
     side: Side
@@ -154,7 +154,7 @@ class OrderOut(_Out):
     reason: str
 
 
-class FillOut(_Out):
+class FillOut(Out):
     client_order_id: str
     symbol: str
     side: Side
@@ -165,7 +165,7 @@ class FillOut(_Out):
     slippage: float
 
 
-class TradeOut(_Out):
+class TradeOut(Out):
     symbol: str
     strategy: str
     qty: float
@@ -179,9 +179,10 @@ class TradeOut(_Out):
     exit_reason: OrderPurpose
     entry_order_id: str
     exit_order_id: str
+    duration_s: int = Field(ge=0, description="Seconds from entry to exit, market time.")
 
 
-class EquityPointOut(_Out):
+class EquityPointOut(Out):
     at: datetime
     ts: int = Field(description="Epoch seconds of ``at``, handy for charts.")
     equity: float
@@ -192,7 +193,7 @@ class EquityPointOut(_Out):
     drawdown: float
 
 
-class _PageOut(_Out):
+class _PageOut(Out):
     total: int = Field(ge=0)
     limit: int = Field(ge=1)
     offset: int = Field(ge=0)
@@ -210,14 +211,14 @@ class TradePage(_PageOut):
     items: list[TradeOut]
 
 
-class ControlIn(_Out):
+class ControlIn(Out):
     """Optional body of pause and resume: who acts and why, shown in the status and the log."""
 
     by: str | None = Field(default=None, min_length=1, max_length=100)
     reason: str = Field(default="", max_length=500)
 
 
-class ControlOut(_Out):
+class ControlOut(Out):
     action: Literal["pause", "resume", "flatten"]
     accepted: bool = Field(description="Applied by the engine between bars, not instantly.")
     paused: bool
@@ -350,6 +351,7 @@ def trade_out(t: Trade) -> TradeOut:
         exit_reason=t.exit_reason,
         entry_order_id=t.entry_order_id,
         exit_order_id=t.exit_order_id,
+        duration_s=max(0, t.exit_ts - t.entry_ts),
     )
 
 

@@ -37,6 +37,8 @@ ROUTES = (
     "/ready",
     "/openapi.json",
     "/static/app.js",
+    "/static/vendor/lightweight-charts.standalone.production.js",
+    "/docs",
     "/api/v1/checks",
     "/api/v1/status",
     "/api/v1/positions",
@@ -44,6 +46,8 @@ ROUTES = (
     "/api/v1/fills",
     "/api/v1/trades",
     "/api/v1/equity",
+    "/api/v1/equity/history",
+    "/api/v1/candles",
     "/api/v1/control/pause",
     "/api/v1/control/resume",
 )
@@ -188,6 +192,10 @@ def fuzz_requests(rng: random.Random) -> Iterator[tuple[str, str, dict[str, str]
         "/api/v1/orders?limit=99999999999999999999",
         "/api/v1/equity?since=9999-99-99",
         "/api/v1/equity?since=" + "9" * 400,
+        "/api/v1/candles?symbol=" + "B" * 5000,
+        "/api/v1/candles?symbol=../../etc&since=1e999",
+        "/api/v1/equity/history?points=1e9",
+        "/api/v1/orders?status=pending&status=" + "x" * 3000,
         "/" + "a" * 8000,
         "/\u00e9t\u00e9",
     ]

@@ -60,6 +60,9 @@ def test_secret_reaches_no_log_no_api_no_metric(tmp_path: Path) -> None:
             "/api/v1/fills",
             "/api/v1/trades",
             "/api/v1/equity",
+            "/api/v1/equity/history",
+            "/api/v1/candles",
+            "/docs",
         ):
             response = daemon.get(path)
             assert response.status_code in (200, 503), path

@@ -29,8 +29,10 @@ from grodtd.core.ports import Page
 from grodtd.core.snapshot import EngineSnapshot, PositionView
 from grodtd.web.contracts import (
     BuildInfo,
+    Candle,
     CheckResult,
     ControlOutcome,
+    EquityHistory,
     HealthReport,
     MarketSource,
 )
@@ -109,6 +111,29 @@ def sample_snapshot() -> EngineSnapshot:
     )
 
 
+def sample_candles(symbol: str, count: int, start: float = 50_000.0) -> list[Candle]:
+    """A gently rising series of 1-minute candles ending at the sample snapshot's last bar."""
+    first = T0 + 600 - 60 * (count - 1)
+    out = []
+    for i in range(count):
+        close = start + 5.0 * i
+        seeded = i >= 20
+        out.append(
+            Candle(
+                ts=first + 60 * i,
+                open=close - 3.0,
+                high=close + 8.0,
+                low=close - 9.0,
+                close=close,
+                volume=1.0 + i % 5,
+                vwap=start + 2.5 * i,
+                ema_fast=close - 10.0 if seeded else None,
+                ema_slow=close - 25.0 if seeded else None,
+            )
+        )
+    return out
+
+
 def _page[T](items: list[T], limit: int, offset: int) -> Page[T]:
     newest_first = list(reversed(items))
     return Page(tuple(newest_first[offset : offset + limit]), len(items), limit, offset)
@@ -131,6 +156,8 @@ class FakeDaemon:
     fill_log: list[Fill] = field(default_factory=list)
     trade_log: list[Trade] = field(default_factory=list)
     equity_log: list[EquitySnapshot] = field(default_factory=list)
+    candle_log: dict[str, list[Candle]] = field(default_factory=dict)
+    initial_cash: float = 10_000.0
     calls: list[str] = field(default_factory=list)
     operator: OperatorIntent = field(default_factory=OperatorIntent)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -154,22 +181,52 @@ class FakeDaemon:
     def readiness(self) -> HealthReport:
         return self.ready
 
-    def orders(self, limit: int, offset: int) -> Page[Order]:
+    def orders(
+        self,
+        limit: int,
+        offset: int,
+        *,
+        statuses: frozenset[OrderStatus] | None = None,
+        symbol: str | None = None,
+    ) -> Page[Order]:
         with self.lock:
-            return _page(self.order_log, limit, offset)
+            chosen = [
+                o
+                for o in self.order_log
+                if (not statuses or o.status in statuses) and (not symbol or o.symbol == symbol)
+            ]
+            return _page(chosen, limit, offset)
 
     def fills(self, limit: int, offset: int) -> Page[Fill]:
         with self.lock:
             return _page(self.fill_log, limit, offset)
 
-    def trades(self, limit: int, offset: int) -> Page[Trade]:
+    def trades(self, limit: int, offset: int, *, symbol: str | None = None) -> Page[Trade]:
         with self.lock:
-            return _page(self.trade_log, limit, offset)
+            chosen = [t for t in self.trade_log if not symbol or t.symbol == symbol]
+            return _page(chosen, limit, offset)
 
     def equity_curve(self, limit: int, since_ts: int | None = None) -> list[EquitySnapshot]:
         with self.lock:
             points = [e for e in self.equity_log if since_ts is None or e.ts >= since_ts]
             return points[-limit:]
+
+    def equity_history(self, points: int, since_ts: int | None = None) -> EquityHistory:
+        with self.lock:
+            chosen = [e for e in self.equity_log if since_ts is None or e.ts >= since_ts]
+        step = max(1, -(-len(chosen) // points))  # every step-th point, always the last one
+        return EquityHistory(self.initial_cash, chosen[::-1][::step][::-1])
+
+    def candle_symbols(self) -> tuple[str, ...]:
+        with self.lock:
+            return tuple(sorted(self.candle_log))
+
+    def candles(self, symbol: str, limit: int, since_ts: int | None = None) -> list[Candle]:
+        with self.lock:
+            chosen = [
+                c for c in self.candle_log.get(symbol, []) if since_ts is None or c.ts >= since_ts
+            ]
+            return chosen[-limit:]
 
     # OperatorControl
     def pause(self, by: str, reason: str) -> ControlOutcome:
@@ -198,4 +255,8 @@ def populated_daemon() -> FakeDaemon:
     daemon.fill_log = [sample_fill(i) for i in range(5)]
     daemon.trade_log = [sample_trade(i, pnl=(-1) ** i * 5.0 * (i + 1)) for i in range(3)]
     daemon.equity_log = [sample_equity(i, 10_000.0 + 7.0 * i) for i in range(30)]
+    daemon.candle_log = {
+        "BTC-USD": sample_candles("BTC-USD", 50),
+        "ETH-USD": sample_candles("ETH-USD", 10, 3_000.0),
+    }
     return daemon

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -11,11 +12,13 @@ import httpx
 import pytest
 import structlog
 
+from grodtd.core.models import OrderStatus
 from grodtd.web.contracts import CheckResult, HealthReport
 from grodtd.web.middleware import CONTENT_SECURITY_POLICY
 from grodtd.web_app import create_app
 from tests.support.fake_daemon import T0, FakeDaemon, populated_daemon
 from tests.support.servers import serve
+from tests.support.tools import unavailable
 
 TOKEN = "s3cret-control-token"
 
@@ -96,12 +99,23 @@ def test_dashboard_is_self_contained(client: httpx.Client) -> None:
     assert page.headers["content-type"].startswith("text/html")
     html = page.text
     assert "<script>" not in html and "style=" not in html  # the CSP forbids inline code
-    assert "http://" not in html and "https://" not in html and "//" not in html.split("<body")[0]
+    # Nothing is loaded from elsewhere; the one outside address is the chart library's credit
+    # link, which its licence asks for and which the browser only follows when clicked.
+    assert "//" not in html.split("<body")[0]
+    assert re.findall(r"https?://[^\"]+", html) == ["https://www.tradingview.com/"]
+    assert re.findall(r'src="([^"]+)"', html) == [
+        "static/vendor/lightweight-charts.standalone.production.js",
+        "static/format.js",
+        "static/charts.js",
+        "static/control.js",
+        "static/app.js",
+    ]
     for asset in ("static/app.js", "static/app.css", "static/favicon.svg"):
         assert asset in html
         assert client.get("/" + asset).status_code == 200
-    script = client.get("/static/app.js").text
-    assert ".innerHTML" not in script and "://" not in script
+    for name in ("app.js", "charts.js", "control.js", "format.js"):
+        script = client.get("/static/" + name).text
+        assert ".innerHTML" not in script and "://" not in script, name
 
 
 def test_request_id_is_taken_when_sane_and_replaced_when_not(client: httpx.Client) -> None:
@@ -236,8 +250,91 @@ def test_equity_curve_filters_by_epoch_or_iso_since(client: httpx.Client) -> Non
     assert [p["ts"] for p in by_epoch] == [since + 60 * i for i in range(5)]
     assert by_iso == by_epoch
     assert len(client.get("/api/v1/equity", params={"limit": 3}).json()) == 3
-    for bad in ("yesterday", "-5", "2026-13-01"):
+    for bad in ("yesterday", "-5", "2026-13-01", "1.5", "-2.2e-309", "nan"):
         assert client.get("/api/v1/equity", params={"since": bad}).status_code == 422
+
+
+def test_orders_filter_by_status_and_symbol(client: httpx.Client, daemon: FakeDaemon) -> None:
+    daemon.order_log[2] = replace(daemon.order_log[2], status=OrderStatus.PENDING)
+    daemon.order_log[5] = replace(daemon.order_log[5], status=OrderStatus.PENDING, symbol="ETH-USD")
+
+    open_orders = client.get("/api/v1/orders", params={"status": "pending"}).json()
+    assert open_orders["total"] == 2
+    assert [o["client_order_id"] for o in open_orders["items"]] == [
+        daemon.order_log[5].client_order_id,
+        daemon.order_log[2].client_order_id,
+    ]
+    eth = client.get("/api/v1/orders", params={"status": "pending", "symbol": "ETH-USD"}).json()
+    assert [o["symbol"] for o in eth["items"]] == ["ETH-USD"]
+    both = client.get("/api/v1/orders", params=[("status", "pending"), ("status", "filled")])
+    assert both.json()["total"] == 7
+    assert client.get("/api/v1/orders", params={"status": "open"}).status_code == 422
+
+
+def test_trades_filter_by_symbol_and_carry_their_duration(
+    client: httpx.Client, daemon: FakeDaemon
+) -> None:
+    daemon.trade_log[1] = replace(daemon.trade_log[1], symbol="BTC-USD")
+
+    btc = client.get("/api/v1/trades", params={"symbol": "BTC-USD"}).json()
+    assert (btc["total"], [t["symbol"] for t in btc["items"]]) == (1, ["BTC-USD"])
+    assert btc["items"][0]["duration_s"] == 600
+    assert client.get("/api/v1/trades", params={"symbol": "DOGE-USD"}).json()["total"] == 0
+    for bad in ("", "BTC USD", "x" * 65, "<script>"):
+        assert client.get("/api/v1/trades", params={"symbol": bad}).status_code == 422, bad
+
+
+def test_equity_history_is_downsampled_with_its_baseline(
+    client: httpx.Client, daemon: FakeDaemon
+) -> None:
+    history = client.get("/api/v1/equity/history", params={"points": 10}).json()
+    assert history["initial_cash"] == 10_000.0
+    assert history["points"] == 10
+    assert 1 <= len(history["items"]) <= 10
+    assert history["items"][-1]["ts"] == daemon.equity_log[-1].ts, "it ends at the newest"
+    everything = client.get("/api/v1/equity/history").json()["items"]
+    assert len(everything) == 30
+    since = client.get("/api/v1/equity/history", params={"since": T0 + 60 * 25}).json()
+    assert [p["ts"] for p in since["items"]] == [T0 + 60 * i for i in range(25, 30)]
+    for bad in ({"points": 0}, {"points": 10_001}, {"since": "soon"}):
+        assert client.get("/api/v1/equity/history", params=bad).status_code == 422
+
+
+def test_candles_carry_indicators_and_poll_with_since(client: httpx.Client) -> None:
+    first = client.get("/api/v1/candles").json()
+    assert (first["symbol"], first["symbols"]) == ("BTC-USD", ["BTC-USD", "ETH-USD"])
+    assert len(first["items"]) == 50
+    seeding, seeded = first["items"][0], first["items"][-1]
+    assert seeding["ema_fast"] is None and seeding["ema_slow"] is None
+    assert seeded["vwap"] > 0 and seeded["ema_fast"] is not None
+    assert seeded["ts"] == T0 + 600
+
+    newest = client.get("/api/v1/candles", params={"since": seeded["ts"] - 60}).json()["items"]
+    assert [c["ts"] for c in newest] == [seeded["ts"] - 60, seeded["ts"]]
+    eth = client.get("/api/v1/candles", params={"symbol": "ETH-USD", "limit": 3}).json()
+    assert (eth["symbol"], len(eth["items"])) == ("ETH-USD", 3)
+    unknown = client.get("/api/v1/candles", params={"symbol": "DOGE-USD"}).json()
+    assert unknown["items"] == []
+    assert client.get("/api/v1/candles", params={"limit": 5001}).status_code == 422
+
+
+def test_candles_of_a_daemon_without_bars_are_empty() -> None:
+    daemon = FakeDaemon()
+    with serve(create_app(daemon, daemon, control_token=TOKEN)) as url:
+        body = httpx.get(url + "/api/v1/candles").json()
+    assert body == {"symbol": "", "symbols": [], "limit": 500, "items": []}
+
+
+def test_the_chart_library_is_served_by_the_daemon(client: httpx.Client) -> None:
+    response = client.get("/static/vendor/lightweight-charts.standalone.production.js")
+    if response.status_code == 404:
+        unavailable("the dashboard's chart library is missing: run scripts/fetch-web-assets.sh")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(
+        ("text/javascript", "application/javascript")
+    )
+    assert "createChart" in response.text
+    assert_security_headers(response)
 
 
 def test_control_requires_the_bearer_token(client: httpx.Client, daemon: FakeDaemon) -> None:
@@ -323,12 +420,16 @@ def test_openapi_is_served_and_docs_ui_is_not(client: httpx.Client) -> None:
     }
     assert {"/health", "/ready", "/api/v1/status", "/api/v1/trades"} <= set(spec["paths"])
     assert "503" in spec["paths"]["/ready"]["get"]["responses"]
-    assert client.get("/docs").status_code == 404
+    # No Swagger UI (a CDN and an inline script, which the CSP forbids): /docs says so.
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+    assert 'href="openapi.json"' in docs.text and "<script" not in docs.text
+    assert "/docs" not in spec["paths"]
     assert client.get("/redoc").status_code == 404
 
 
 class ExplodingDaemon(FakeDaemon):
-    def trades(self, limit: int, offset: int):  # type: ignore[no-untyped-def]
+    def trades(self, limit: int, offset: int, *, symbol: str | None = None):  # type: ignore[no-untyped-def]
         raise RuntimeError("database is on fire at /var/lib/secret-path")
 
 

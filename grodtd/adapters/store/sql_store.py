@@ -8,17 +8,17 @@ from the checkpoint and re-derives the same client order ids) changes nothing tw
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from grodtd.adapters.store import mapping, schema
+from grodtd.adapters.store import history, mapping, schema
 from grodtd.adapters.store.engine import (
     WRITE_OPTION,
     make_engine,
@@ -72,6 +72,7 @@ class SqlStore:
             # Pin a relative path now, so a later change of working directory cannot move it.
             self._url = self._url.set(database=str(self._db_path))
         self._engine = make_engine(self._url)
+        self._equity_sampler = history.EquitySampler()
         self._writer = self._engine.execution_options(**{WRITE_OPTION: True})
         # In-memory SQLite exists only inside its one shared connection: probe through it.
         self._probe: Engine = (
@@ -231,17 +232,28 @@ class SqlStore:
 
     # -- read side -------------------------------------------------------------------------
 
-    def list_orders(self, limit: int, offset: int) -> Page[Order]:
+    def list_orders(
+        self,
+        limit: int,
+        offset: int,
+        *,
+        statuses: frozenset[OrderStatus] | None = None,
+        symbol: str | None = None,
+    ) -> Page[Order]:
         o = schema.orders
-        return self._page(o, (o.c.created_ts, o.c.id), mapping.order_from_row, limit, offset)
+        where: list[ColumnElement[bool]] = [o.c.status.in_(sorted(statuses))] if statuses else []
+        if symbol:
+            where.append(o.c.symbol == symbol)
+        return self._page(o, (o.c.created_ts, o.c.id), mapping.order_from_row, limit, offset, where)
 
     def list_fills(self, limit: int, offset: int) -> Page[Fill]:
         f = schema.fills
         return self._page(f, (f.c.ts, f.c.id), mapping.fill_from_row, limit, offset)
 
-    def list_trades(self, limit: int, offset: int) -> Page[Trade]:
+    def list_trades(self, limit: int, offset: int, *, symbol: str | None = None) -> Page[Trade]:
         t = schema.trades
-        return self._page(t, (t.c.exit_ts, t.c.id), mapping.trade_from_row, limit, offset)
+        where = [t.c.symbol == symbol] if symbol else []
+        return self._page(t, (t.c.exit_ts, t.c.id), mapping.trade_from_row, limit, offset, where)
 
     def list_equity(self, limit: int, since_ts: int | None = None) -> list[EquitySnapshot]:
         _check_window(limit, 0)
@@ -252,6 +264,12 @@ class SqlStore:
         with self._guard("read equity snapshots"), self._engine.begin() as conn:
             rows = conn.execute(query).mappings().all()
         return [mapping.equity_from_row(r) for r in reversed(rows)]
+
+    def equity_history(self, points: int, since_ts: int | None = None) -> list[EquitySnapshot]:
+        """At most ``points`` snapshots spanning the whole history (see ``EquitySampler``)."""
+        _check_window(points, 0)
+        with self._guard("read equity history"), self._engine.begin() as conn:
+            return self._equity_sampler.sample(conn, max(points, 1), since_ts)
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` ("ok" when healthy); PostgreSQL has no
@@ -271,16 +289,13 @@ class SqlStore:
         build: Callable[[mapping.Row], T],
         limit: int,
         offset: int,
+        where: Sequence[ColumnElement[bool]] = (),
     ) -> Page[T]:
         _check_window(limit, offset)
-        query = select(table).order_by(*(c.desc() for c in order_by)).limit(limit).offset(offset)
         # One read transaction: the total and the items come from the same snapshot.
         with self._guard(f"read {table.name}"), self._engine.begin() as conn:
-            total = conn.execute(select(func.count()).select_from(table)).scalar_one()
-            rows = conn.execute(query).mappings().all()
-        return Page(
-            items=tuple(build(r) for r in rows), total=int(total), limit=limit, offset=offset
-        )
+            total, rows = history.filtered_rows(conn, table, order_by, where, limit, offset)
+        return Page(items=tuple(build(r) for r in rows), total=total, limit=limit, offset=offset)
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
