@@ -21,7 +21,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
 import structlog
 
@@ -36,7 +35,7 @@ from grodtd.core.ports import MarketData, RecoveredState
 from grodtd.factories import build_market, live_broker, paper_broker
 from grodtd.live.candles import CandleTape
 from grodtd.live.control import DurableControl
-from grodtd.live.reconcile import Reconciler, restore_rails
+from grodtd.live.reconcile import Reconciler
 from grodtd.live.runner import LiveRunner, Pacing
 from grodtd.live.servers import EmbeddedServer, StartupError, embedded_server, listen
 from grodtd.live.view import Lifecycle, LiveDaemonView
@@ -44,8 +43,8 @@ from grodtd.ops.event_log import EventLogger
 from grodtd.ops.exchange_metrics import ExchangeCollector
 from grodtd.ops.health import Heartbeat, MarketDataClock, StoreProbe
 from grodtd.ops.metrics import LiveState, Metrics
-from grodtd.ops.reconcile_metrics import ReconcileCollector
 from grodtd.ops.version import build_info
+from grodtd.startup import announce_trading_mode, first_contact, start_reconciling
 from grodtd.web.contracts import MarketSource
 from grodtd.web_app import create_app
 
@@ -244,14 +243,14 @@ def _assemble(
     market: MarketData | None,
     observers: Sequence[Observer],
 ) -> Daemon:
-    mode = _announce_trading_mode(settings)
+    mode = announce_trading_mode(settings)
     broker: PaperBroker | LiveBroker = (
         live_broker(settings) if mode == "live" else paper_broker(settings)
     )
     market = market or build_market(settings, broker)
     live = market if isinstance(market, ExchangeFeed) else None
     if live is not None:
-        _first_contact(live)
+        first_contact(live)
     params = settings.engine_params()
     build = build_info(settings.environment)
     metrics = Metrics(build, list(market.symbols), [s.name for s in params.strategies])
@@ -266,17 +265,7 @@ def _assemble(
     )
     chores: list[Reconciler] = []
     if isinstance(broker, LiveBroker):
-        reconciler = Reconciler(
-            broker,
-            store,
-            engine,
-            interval_s=settings.broker.reconcile_seconds,
-            held_outside=settings.broker.held_outside,
-        )
-        restore_rails(broker.rails, store)
-        reconciler.at_start()
-        metrics.registry.register(ReconcileCollector(reconciler.status))
-        chores.append(reconciler)
+        chores.append(start_reconciling(settings, broker, store, engine, metrics))
     heartbeat = Heartbeat()
     market_clock = MarketDataClock()
     if live is not None:
@@ -366,36 +355,6 @@ def _assemble(
         web=web,
         metrics_server=metrics_server,
     )
-
-
-def _announce_trading_mode(settings: Settings) -> Literal["paper", "live"]:
-    """Say at start-up whether orders are real, and why: the operator must never guess."""
-    mode, why = settings.trading_mode()
-    if mode == "live":
-        log.warning("trading LIVE: orders go to the exchange", reason=why)
-    elif settings.broker.mode == "live":
-        log.warning("trading paper: no order reaches the exchange", reason=why)
-    else:
-        log.info("trading paper: no order reaches an exchange", reason=why)
-    return mode
-
-
-def _first_contact(feed: ExchangeFeed) -> None:
-    """Ask the exchange for its markets once, so a wrong symbol exits 2 at start-up; an
-    exchange that does not answer is not an error here: the feed keeps trying in the
-    background and readiness says why the daemon waits."""
-    try:
-        feed.connect(attempts=1)
-    except MarketConfigError as exc:
-        raise ConfigError([str(exc)]) from None
-    except Exception as exc:
-        log.warning(
-            "exchange not reachable at start-up; the feed keeps trying",
-            exchange=feed.exchange_id,
-            error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
-        )
-    else:
-        log.info("market data from an exchange", exchange=feed.exchange_id, symbols=feed.symbols)
 
 
 async def run_daemon(settings: Settings) -> int:
