@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BeforeValidator, Field
 
 from grodtd.core.models import OrderStatus
-from grodtd.web.chart_schemas import CandlesOut, EquityHistoryOut, candle_out, equity_history_out
+from grodtd.web.chart_schemas import CandlesOut, EquityHistoryOut, candles_json, equity_history_json
 from grodtd.web.contracts import DaemonView
 from grodtd.web.schemas import (
     EquityPointOut,
@@ -138,9 +138,9 @@ def read_routes(view: DaemonView) -> APIRouter:
             int, Query(ge=1, le=MAX_EQUITY_POINTS, description="Most points to return.")
         ] = 1000,
         since: Since = None,
-    ) -> EquityHistoryOut:
+    ) -> Response:
         """The whole equity curve (or since ``since``) in at most ``points`` even buckets."""
-        return equity_history_out(view.equity_history(points, _since_ts(since)), points)
+        return _json(equity_history_json(view.equity_history(points, _since_ts(since)), points))
 
     @router.get("/api/v1/candles", response_model=CandlesOut)
     def candles(
@@ -149,7 +149,7 @@ def read_routes(view: DaemonView) -> APIRouter:
             int, Query(ge=1, le=MAX_CANDLES, description="Newest bars to return.")
         ] = 500,
         since: Since = None,
-    ) -> CandlesOut:
+    ) -> Response:
         """Recent bars with VWAP and EMAs; without ``symbol``, the first symbol's.
 
         A chart polls with ``since`` = its newest bar's ``ts``: it gets that bar (it may have
@@ -157,13 +157,12 @@ def read_routes(view: DaemonView) -> APIRouter:
         """
         symbols = view.candle_symbols()
         chosen = symbol or (symbols[0] if symbols else "")
-        return CandlesOut(
-            symbol=chosen,
-            symbols=list(symbols),
-            limit=limit,
-            items=[candle_out(c) for c in view.candles(chosen, limit, _since_ts(since))]
-            if chosen
-            else [],
-        )
+        found = view.candles(chosen, limit, _since_ts(since)) if chosen else []
+        return _json(candles_json(chosen, symbols, limit, found))
 
     return router
+
+
+def _json(body: bytes) -> Response:
+    """An answer already in JSON (``chart_schemas``); its schema is the ``response_model``."""
+    return Response(content=body, media_type="application/json")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import re
 import time
@@ -13,8 +15,16 @@ import pytest
 import structlog
 
 from grodtd.core.models import OrderStatus
-from grodtd.web.contracts import CheckResult, HealthReport
+from grodtd.web.chart_schemas import (
+    CandleOut,
+    CandlesOut,
+    EquityHistoryOut,
+    candles_json,
+    equity_history_json,
+)
+from grodtd.web.contracts import CheckResult, EquityHistory, HealthReport
 from grodtd.web.middleware import CONTENT_SECURITY_POLICY
+from grodtd.web.schemas import equity_out
 from grodtd.web_app import create_app
 from tests.support.fake_daemon import T0, FakeDaemon, populated_daemon
 from tests.support.servers import serve
@@ -519,3 +529,23 @@ def test_probes_that_pass_log_at_debug_and_failures_at_info(
         ("/api/v1/status", 200, "INFO"),
         ("/ready", 503, "INFO"),
     ]
+
+
+def test_the_chart_series_written_directly_are_what_their_models_would_write(
+    daemon: FakeDaemon,
+) -> None:
+    """The two largest answers skip the models for speed (chart_schemas); they must still be
+    exactly the documented shape, NaN included."""
+    candles = daemon.candle_log["BTC-USD"][-5:]
+    nan = replace(candles[-1], vwap=float("nan"))
+    written = json.loads(candles_json("BTC-USD", ["BTC-USD"], 5, [*candles[:-1], nan]))
+    items = [CandleOut(**dataclasses.asdict(c)) for c in [*candles[:-1], nan]]
+    model = CandlesOut(symbol="BTC-USD", symbols=["BTC-USD"], limit=5, items=items)
+    assert written == json.loads(model.model_dump_json())
+    assert written["items"][-1]["vwap"] is None
+    history = EquityHistory(10_000.0, daemon.equity_log[:4])
+    written = json.loads(equity_history_json(history, 4))
+    model_eq = EquityHistoryOut(
+        initial_cash=10_000.0, points=4, items=[equity_out(e) for e in history.points]
+    )
+    assert written == json.loads(model_eq.model_dump_json())
