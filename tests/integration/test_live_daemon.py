@@ -22,7 +22,12 @@ import pytest
 from grodtd.adapters.brokers.exchange_orders import exchange_client_id
 from tests.support.daemon import CONTROL_TOKEN, DaemonProcess, grodt, wait_for
 from tests.support.exchange import BinanceEmulator
-from tests.support.live import live_emulator, live_env, store_fills
+from tests.support.live import (
+    assert_positions_equal_balances,
+    live_emulator,
+    live_env,
+    store_fills,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -80,15 +85,7 @@ def test_live_orders_reach_the_exchange_once_and_positions_equal_balances(
     # Every exchange execution is in the store exactly once, and nothing else is.
     filled = {o["clientOrderId"] for o in exchange if Decimal(o["executedQty"]) > 0}
     assert sorted(exchange_client_id(f[0]) for f in fills) == sorted(filled)
-    # Positions equal the account's balances, coin by coin.
-    held: dict[str, float] = {}
-    for _, symbol, side, qty in fills:
-        base = symbol.split("-")[0]
-        held[base] = held.get(base, 0.0) + (qty if side == "buy" else -qty)
-    balances = emu.balances()
-    for base in ("BTC", "ETH"):
-        free, locked = balances.get(base, (Decimal(0), Decimal(0)))
-        assert float(free + locked) == pytest.approx(held.get(base, 0.0), abs=1e-9), base
+    assert_positions_equal_balances(emu, fills)
 
 
 def test_flatten_pauses_entries_and_closes_every_position_on_the_exchange(

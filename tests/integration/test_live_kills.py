@@ -37,7 +37,12 @@ from grodtd.adapters.brokers.exchange_orders import exchange_client_id
 from tests.support.daemon import DaemonProcess, wait_for
 from tests.support.exchange import BinanceEmulator
 from tests.support.exchange.faults import Fault
-from tests.support.live import live_emulator, live_env, store_fills
+from tests.support.live import (
+    assert_positions_equal_balances,
+    live_emulator,
+    live_env,
+    store_fills,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -88,14 +93,7 @@ def assert_exchange_matches_store(emu: BinanceEmulator, d: DaemonProcess) -> Non
     filled = assert_nothing_twice(emu, d)
     fills = store_fills(d)
     assert sorted(exchange_client_id(f[0]) for f in fills) == sorted(filled)
-    held: dict[str, float] = {}
-    for _, symbol, side, qty in fills:
-        base = symbol.split("-")[0]
-        held[base] = held.get(base, 0.0) + (qty if side == "buy" else -qty)
-    balances = emu.balances()
-    for base in ("BTC", "ETH"):
-        free, locked = balances.get(base, (Decimal(0), Decimal(0)))
-        assert float(free + locked) == pytest.approx(held.get(base, 0.0), abs=1e-9), base
+    assert_positions_equal_balances(emu, fills)
 
 
 def kill_at(moment: str, emu: BinanceEmulator, d: DaemonProcess, rng: random.Random) -> str:

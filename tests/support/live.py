@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from tests.support.daemon import DaemonProcess
 from tests.support.exchange import BinanceEmulator
@@ -40,3 +43,17 @@ def store_fills(d: DaemonProcess) -> list[tuple[str, str, str, float]]:
     """(client order id, symbol, side, qty) of every fill in ``d``'s store, oldest first."""
     rows = d.query("SELECT client_order_id, symbol, side, qty FROM fills ORDER BY ts")
     return [(str(a), str(b), str(c), float(q)) for a, b, c, q in rows]
+
+
+def assert_positions_equal_balances(
+    emu: BinanceEmulator, fills: list[tuple[str, str, str, float]]
+) -> None:
+    """The positions the store's fills add up to equal the account's coins, one by one."""
+    held: dict[str, float] = {}
+    for _, symbol, side, qty in fills:
+        base = symbol.split("-")[0]
+        held[base] = held.get(base, 0.0) + (qty if side == "buy" else -qty)
+    balances = emu.balances()
+    for base in ("BTC", "ETH"):
+        free, locked = balances.get(base, (Decimal(0), Decimal(0)))
+        assert float(free + locked) == pytest.approx(held.get(base, 0.0), abs=1e-9), base
