@@ -25,6 +25,8 @@ Halts and how they clear:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from grodtd.core.models import HaltReason, KillSwitchReason, RiskState
 from grodtd.core.params import RiskParams
 
@@ -143,7 +145,7 @@ class RiskManager:
                 (
                     HaltReason.COOLDOWN,
                     f"{self._p.loss_streak_limit} losing trades in a row; "
-                    f"cooling down until ts {self._cooldown_until}",
+                    f"cooling down until {_market_time(self._cooldown_until)}",
                 )
             )
         for reason, detail in self._kill_switches.items():
@@ -350,3 +352,8 @@ class RiskManager:
         if self._shutting_down:
             holding.add(HaltReason.SHUTTING_DOWN)
         self._holding = frozenset(holding) if holding else _NOTHING
+
+
+def _market_time(ts: int) -> str:
+    """A bar time as people read it, labelled as the bars' clock (not the wall clock)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC (market)")

@@ -30,6 +30,12 @@ def live_env(emu: BinanceEmulator, secrets: Path) -> dict[str, str]:
         "GRODT_MARKET__BASE_URL": emu.url,
         "GRODT_MARKET__POLL_SECONDS": "0.05",
         "GRODT_BROKER__MODE": "live",
+        # These tests are about orders, kills and reconciliation, and need orders to keep
+        # coming: at 300 times real speed three losses in a row would halt entries for a day
+        # of market time (5 minutes), and the drills would wait in vain. The halts themselves
+        # are proved in tests/unit/core/test_engine_risk.py.
+        "GRODT_RISK__LOSS_STREAK_LIMIT": "1000",
+        "GRODT_RISK__DAILY_LOSS_CAP": "0.5",
     }
     for name, value in (("API_KEY", emu.api_key), ("API_SECRET", emu.api_secret)):
         path = secrets / name.lower()
