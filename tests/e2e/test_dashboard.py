@@ -247,7 +247,11 @@ def test_cooldown_reads_as_a_time_with_its_clock(
             loss_streak=0,
             cooldown_until=until,
             halts=(
-                (HaltReason.COOLDOWN, f"3 losing trades in a row; cooling down until ts {until}"),
+                (
+                    HaltReason.COOLDOWN,
+                    # The core's wording (grodtd/core/risk.py): a market time, not an epoch.
+                    "3 losing trades in a row; cooling down until 2026-05-29 20:26:40 UTC (market)",
+                ),
             ),
         )
     watched: WatchedPage = open_watched(base_url + "/")

@@ -114,8 +114,8 @@
     const cooling = s.halts.some((h) => h.reason === "cooldown");
     setText("loss-streak", F.count(s.loss_streak) + (cooling ? " since the cooldown began" : ""));
     setText("cooldown", s.cooldown_until ? F.marketTime(s.cooldown_until) : "not cooling down");
-    listItems("halts", s.halts.map((h) => h.reason + ": " + F.readableDetail(h.detail)));
-    listItems("kill-switches", s.kill_switches.map((k) => k.reason + ": " + F.readableDetail(k.detail)));
+    listItems("halts", s.halts.map((h) => h.reason + ": " + h.detail));
+    listItems("kill-switches", s.kill_switches.map((k) => k.reason + ": " + k.detail));
     const symbols = Object.keys(s.regimes).concat(Object.keys(s.last_prices))
       .filter((v, i, a) => a.indexOf(v) === i).sort();
     fillRows("regimes-body", symbols.map((sym) => [
@@ -187,7 +187,7 @@
     for (const [probe, report] of [["liveness", c.liveness], ["readiness", c.readiness]]) {
       for (const check of report.checks) {
         rows.push([cell(probe), cell(check.name), cell(check.ok ? "ok" : "FAIL", check.ok ? "pos" : "neg"),
-          cell(F.readableDetail(check.reason))]);
+          cell(check.reason)]);
       }
     }
     fillRows("checks-body", rows, "check-row");

@@ -36,13 +36,8 @@
     return s + "s";
   }
 
-  // The core's reasons name bar times as "ts 1735898340"; an operator wants a date.
-  const readableDetail = (text) =>
-    String(text).replace(/\bts (\d{9,11})\b/g, (_, ts) => fromEpoch(ts) + " (market)");
-
   window.GRODT = window.GRODT || {};
   window.GRODT.format = {
     money, qty, pct, count, price, fromIso, fromEpoch, marketTime, wallTime, duration,
-    readableDetail,
   };
 })();
