@@ -41,8 +41,7 @@ def check_venue(settings: Settings) -> int:
             print(f"FAIL symbols: {exchange} does not list {', '.join(missing)}")
             return EXIT_FATAL
         print(f"ok   symbols: {exchange} lists {', '.join(symbols)}")
-        balances = broker.balances()
-        permissions = broker.venue.permissions()
+        balances, permissions = broker.venue.account()
     except Exception as exc:
         print(f"FAIL keys: {exchange} refused or did not answer: {_short(exc)}")
         return EXIT_FATAL

@@ -56,10 +56,10 @@ class DurableControl:
 
     def flatten(self, by: str, reason: str) -> ControlOutcome:
         """Pause entries (durably, like ``pause``), then close every position at market."""
-        why = f"flatten: {reason}" if reason else "flatten"
-        outcome = self._apply(OperatorIntent(True, int(self._clock()), by, why), self._engine.pause)
         if self._flatten is None:
             raise RuntimeError("this daemon was built without a flatten")
+        why = f"flatten: {reason}" if reason else "flatten"
+        outcome = self._apply(OperatorIntent(True, int(self._clock()), by, why), self._engine.pause)
         sent = self._flatten(why)
         log.warning("control_flatten", by=by, reason=reason, exits_sent=sent)
         said = (

@@ -213,7 +213,7 @@ class LiveBroker:
     def balances(self) -> dict[str, float]:
         """The account's total holding of each asset (``fetch_balance``)."""
         with self._io:
-            return self.venue.balances()
+            return self.venue.account()[0]
 
     def exchange_time_ms(self) -> int:
         """The exchange's clock (its trades and our orders' bars are in its time)."""

@@ -200,18 +200,17 @@ class VenueSession:
         False when the outcome is unknown (timeout, dropped connection, 5xx, 429)."""
         return not isinstance(exc, self._errors.NetworkError | self._errors.OperationFailed)
 
-    def balances(self) -> dict[str, float]:
-        """The account's total holding (free and locked) of every asset it has."""
+    def account(self) -> tuple[dict[str, float], dict[str, Any]]:
+        """One read of the account endpoint: the total holding (free and locked) of every
+        asset, and what the key may do (Binance: ``canTrade``, ``permissions``; empty when the
+        exchange does not say)."""
         found: Mapping[str, Any] = self.read("fetch_balance", self.exchange.fetch_balance)
         totals = found.get("total") or {}
-        return {str(asset): float(amount or 0.0) for asset, amount in totals.items()}
-
-    def permissions(self) -> dict[str, Any]:
-        """What the key may do, from the account endpoint (Binance: ``canTrade`` and
-        ``permissions``); empty when the exchange does not say."""
-        found: Mapping[str, Any] = self.read("fetch_balance", self.exchange.fetch_balance)
         info = found.get("info") or {}
-        return {k: info[k] for k in ("canTrade", "permissions", "accountType") if k in info}
+        return (
+            {str(asset): float(amount or 0.0) for asset, amount in totals.items()},
+            {k: info[k] for k in ("canTrade", "permissions", "accountType") if k in info},
+        )
 
     def open_orders(self, symbol: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.read(
